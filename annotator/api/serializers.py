@@ -1,0 +1,154 @@
+"""Shapes of the API's resources. The websocket reuses these for its payloads."""
+
+from __future__ import annotations
+
+import math
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from annotator.models import Image, Label, Project, ProjectType
+from annotator.services.annotations import AnnotationSet, BoxData
+
+MAX_BOXES_PER_IMAGE = 2000
+# Editors compute coordinates in floating point; forgive rounding just past an edge.
+_EDGE_TOLERANCE = 1e-6
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "type", "annotators_create_labels", "role", "created_at", "updated_at"]
+        read_only_fields = ["id", "role", "created_at", "updated_at"]
+
+    def get_role(self, project: Project) -> str | None:
+        roles = self.context.get("roles", {})
+        return roles.get(project.pk) if roles else None
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("A project needs a name.")
+        return value.strip()
+
+    def validate_type(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.type:
+            raise serializers.ValidationError("A project's type cannot change.")
+        return value
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, allow_blank=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color", "order"]
+        read_only_fields = ["id"]
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("A label needs a name.")
+        return value
+
+
+def image_urls(image: Image) -> dict[str, str]:
+    """Where a browser fetches the bytes: always our permission-checked views."""
+    args = [image.project_id, image.pk]
+    return {
+        "url": reverse("api:image-file", args=args),
+        "thumbnail_url": reverse("api:image-thumbnail", args=args),
+    }
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    labels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    box_count = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "key", "width", "height", "status", "version", "negative", "labels",
+            "box_count", "sha256", "size_bytes", "url", "thumbnail_url", "created_at", "annotated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_box_count(self, image: Image) -> int:
+        counts = self.context.get("box_counts")
+        return counts.get(image.pk, 0) if counts is not None else image.boxes.count()
+
+    def get_url(self, image: Image) -> str:
+        return image_urls(image)["url"]
+
+    def get_thumbnail_url(self, image: Image) -> str:
+        return image_urls(image)["thumbnail_url"]
+
+
+class BoxSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False, source="uid")
+    label = serializers.IntegerField(source="label_id")
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+    x2 = serializers.FloatField()
+    y2 = serializers.FloatField()
+    author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
+
+    def validate(self, attrs: dict) -> dict:
+        coords = [attrs["x"], attrs["y"], attrs["x2"], attrs["y2"]]
+        if not all(math.isfinite(c) for c in coords):
+            raise serializers.ValidationError("Coordinates must be finite numbers.")
+        if any(c < -_EDGE_TOLERANCE or c > 1 + _EDGE_TOLERANCE for c in coords):
+            raise serializers.ValidationError("Coordinates are normalised: each must lie within 0..1.")
+        x, y, x2, y2 = (min(max(c, 0.0), 1.0) for c in coords)
+        if not (x < x2 and y < y2):
+            raise serializers.ValidationError("A box needs x < x2 and y < y2.")
+        attrs.update(x=x, y=y, x2=x2, y2=y2)
+        return attrs
+
+
+class AnnotationsSerializer(serializers.Serializer):
+    """An image's whole annotation set, as read and as written (PUT)."""
+
+    image = serializers.IntegerField(source="pk", read_only=True)
+    version = serializers.IntegerField(min_value=0, required=False)
+    status = serializers.CharField(read_only=True)
+    negative = serializers.BooleanField(default=False)
+    labels = serializers.ListField(child=serializers.IntegerField(), default=list, max_length=100)
+    boxes = BoxSerializer(many=True, default=list, max_length=MAX_BOXES_PER_IMAGE)
+
+    def to_representation(self, image: Image) -> dict:
+        return {
+            "image": image.pk,
+            "version": image.version,
+            "status": image.status,
+            "negative": image.negative,
+            "labels": [label.pk for label in image.labels.all()],
+            "boxes": BoxSerializer(image.boxes.all(), many=True).data,
+        }
+
+    def to_annotation_set(self) -> AnnotationSet:
+        data = self.validated_data
+        boxes = [BoxData(**box) for box in data["boxes"]]
+        return AnnotationSet(boxes=boxes, label_ids=list(dict.fromkeys(data["labels"])), negative=data["negative"])
+
+
+class ProjectCreateSerializer(ProjectSerializer):
+    type = serializers.ChoiceField(choices=ProjectType.choices, default=ProjectType.LOCALIZATION)
+
+
+def annotations_payload(image: Image) -> dict:
+    return AnnotationsSerializer().to_representation(image)
+
+
+__all__ = [
+    "AnnotationsSerializer",
+    "BoxSerializer",
+    "ImageSerializer",
+    "LabelSerializer",
+    "ProjectCreateSerializer",
+    "ProjectSerializer",
+    "annotations_payload",
+]

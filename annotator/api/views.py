@@ -1,0 +1,307 @@
+"""REST endpoints for projects, labels, images and annotations.
+
+Views stay thin: resolve the project for the user (404 for outsiders, 403 for
+a role without the action), call one service, serialise the result.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.api.errors import ApiError, error_response
+from annotator.api.serializers import (
+    AnnotationsSerializer,
+    ImageSerializer,
+    LabelSerializer,
+    ProjectCreateSerializer,
+    ProjectSerializer,
+)
+from annotator.models import Box, Image, ImageStatus, Membership, Project, ProjectType
+from annotator.permissions import Action, project_for
+from annotator.services import images as image_service
+from annotator.services.annotations import InvalidAnnotations, StaleVersion, save_annotations
+from annotator.services.projects import LabelConflict, create_label, create_project
+from annotator.storage import project_bucket
+
+_METHOD_ACTIONS = {"GET": Action.VIEW, "HEAD": Action.VIEW, "OPTIONS": Action.VIEW}
+
+
+class ProjectScopedMixin:
+    """Resolves `self.project` for the URL's project id, checking the action for the method."""
+
+    # Per-method actions; unsafe methods must be listed or the request is refused.
+    actions: dict[str, Action] = {}
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        action = self.actions.get(request.method) or _METHOD_ACTIONS.get(request.method)
+        if action is None:
+            raise ApiError("method_not_allowed", f"{request.method} is not supported here.", 405)
+        self.project, self.role = project_for(request.user, self.kwargs["project_id"], action)
+
+
+class ProjectListView(generics.ListCreateAPIView):
+    serializer_class = ProjectSerializer
+    pagination_class = None
+
+    def get_queryset(self):  # noqa: ANN201
+        return Project.objects.for_user(self.request.user).order_by("-created_at")
+
+    def get_serializer_context(self) -> dict:
+        roles = dict(Membership.objects.filter(user=self.request.user).values_list("project_id", "role"))
+        return {**super().get_serializer_context(), "roles": roles}
+
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ProjectCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = create_project(request.user, serializer.validated_data["name"], serializer.validated_data["type"])
+        if "annotators_create_labels" in serializer.validated_data:
+            project.annotators_create_labels = serializer.validated_data["annotators_create_labels"]
+            project.save(update_fields=["annotators_create_labels"])
+        context = {"roles": {project.pk: "owner"}}
+        return Response(ProjectSerializer(project, context=context).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(ProjectScopedMixin, APIView):
+    actions = {"PATCH": Action.MANAGE_PROJECT, "DELETE": Action.DELETE_PROJECT}
+    serializer_class = ProjectSerializer
+
+    def _data(self) -> dict:
+        return ProjectSerializer(self.project, context={"roles": {self.project.pk: self.role}}).data
+
+    def get(self, request: Request, project_id: int) -> Response:
+        return Response(self._data())
+
+    def patch(self, request: Request, project_id: int) -> Response:
+        serializer = ProjectSerializer(self.project, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(self._data())
+
+    def delete(self, request: Request, project_id: int) -> Response:
+        self.project.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LabelListView(ProjectScopedMixin, APIView):
+    actions = {"POST": Action.CREATE_LABEL}
+    serializer_class = LabelSerializer
+
+    def get(self, request: Request, project_id: int) -> Response:
+        return Response(LabelSerializer(self.project.labels.all(), many=True).data)
+
+    def post(self, request: Request, project_id: int) -> Response:
+        serializer = LabelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            label = create_label(self.project, serializer.validated_data["name"], serializer.validated_data.get("color", ""))
+        except LabelConflict as exc:
+            raise ApiError(exc.code, str(exc), 409) from None
+        return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
+
+
+class LabelDetailView(ProjectScopedMixin, APIView):
+    actions = {"PATCH": Action.MANAGE_LABELS, "DELETE": Action.MANAGE_LABELS}
+    serializer_class = LabelSerializer
+
+    def get(self, request: Request, project_id: int, label_id: int) -> Response:
+        return Response(LabelSerializer(get_object_or_404(self.project.labels, pk=label_id)).data)
+
+    def patch(self, request: Request, project_id: int, label_id: int) -> Response:
+        label = get_object_or_404(self.project.labels, pk=label_id)
+        serializer = LabelSerializer(label, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if self.project.labels.exclude(pk=label.pk).filter(name__iexact=serializer.validated_data.get("name", "")).exists():
+            raise ApiError("label_exists", "Another label already has this name.", 409)
+        serializer.save()
+        return Response(serializer.data)
+
+    def delete(self, request: Request, project_id: int, label_id: int) -> Response:
+        get_object_or_404(self.project.labels, pk=label_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_FILTERS = [
+    OpenApiParameter("status", str, enum=[s.value for s in ImageStatus]),
+    OpenApiParameter("label", int, description="Images carrying this label (boxes or class)."),
+]
+
+
+class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
+    actions = {"POST": Action.UPLOAD}
+    serializer_class = ImageSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):  # noqa: ANN201
+        images = Image.objects.filter(project=self.project)
+        params = self.request.query_params
+        if wanted := params.get("status"):
+            if wanted not in ImageStatus.values:
+                raise ApiError("invalid_filter", f"Unknown status {wanted!r}; use one of {ImageStatus.values}.")
+            images = images.filter(status=wanted)
+        if label := params.get("label"):
+            if not label.isdigit():
+                raise ApiError("invalid_filter", "label must be a label id.")
+            if self.project.type == ProjectType.CLASSIFICATION:
+                tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=int(label))
+            else:
+                tagged = Box.objects.filter(image=OuterRef("pk"), label_id=int(label))
+            images = images.filter(Exists(tagged))
+        return images.prefetch_related("labels")
+
+    @extend_schema(parameters=_FILTERS)
+    def get(self, request: Request, project_id: int) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        ids = [image.pk for image in page]
+        counts = dict(Box.objects.filter(image_id__in=ids).values_list("image_id").annotate(n=Count("id")))
+        serializer = self.get_serializer(page, many=True, context={"box_counts": counts})
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        files = request.FILES.getlist("files") or request.FILES.getlist("file")
+        if not files:
+            raise ApiError("no_files", "Send one or more files in the 'files' field.")
+        outcomes = image_service.add_images(self.project, request.user, [(f.name, f) for f in files])
+        results = [
+            {
+                "name": o.name,
+                "status": o.status,
+                **({"code": o.code, "message": o.message} if o.code else {}),
+                **({"image": ImageSerializer(o.image).data} if o.image else {}),
+            }
+            for o in outcomes
+        ]
+        summary = {s: sum(1 for o in outcomes if o.status == s) for s in ("created", "duplicate", "error")}
+        if summary["created"]:
+            code = status.HTTP_201_CREATED
+        elif summary["error"]:
+            return error_response(
+                "upload_rejected", "No file could be added; see each file's reason.", 400, results=results, summary=summary
+            )
+        else:
+            code = status.HTTP_200_OK
+        return Response({"summary": summary, "results": results}, status=code)
+
+
+class ImageCountsView(ProjectScopedMixin, APIView):
+    """How many images are in each status and carry each label: the filter bar's numbers."""
+
+    def get(self, request: Request, project_id: int) -> Response:
+        images = Image.objects.filter(project=self.project)
+        by_status = dict(images.order_by().values_list("status").annotate(n=Count("id")))
+        if self.project.type == ProjectType.CLASSIFICATION:
+            rows = Image.labels.through.objects.filter(image__project=self.project).values_list("label_id")
+            by_label = dict(rows.order_by().annotate(n=Count("image_id", distinct=True)))
+        else:
+            rows = Box.objects.filter(image__project=self.project).values_list("label_id")
+            by_label = dict(rows.order_by().annotate(n=Count("image_id", distinct=True)))
+        statuses = {s: by_status.get(s, 0) for s in ImageStatus.values}
+        labelled = sum(n for s, n in statuses.items() if s != ImageStatus.UNLABELLED)
+        return Response(
+            {"all": sum(statuses.values()), "labelled_total": labelled, "status": statuses,
+             "labels": {str(k): v for k, v in by_label.items()}}
+        )  # fmt: skip
+
+
+class ImageDetailView(ProjectScopedMixin, APIView):
+    actions = {"DELETE": Action.DELETE_IMAGES}
+    serializer_class = ImageSerializer
+
+    def get(self, request: Request, project_id: int, image_id: int) -> Response:
+        return Response(ImageSerializer(get_object_or_404(self.project.images, pk=image_id)).data)
+
+    def delete(self, request: Request, project_id: int, image_id: int) -> Response:
+        image_service.delete_image(get_object_or_404(self.project.images, pk=image_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _base_version(request: Request, serializer: AnnotationsSerializer) -> int:
+    if_match = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if if_match:
+        if not if_match.isdigit():
+            raise ApiError("invalid_version", "If-Match must carry the version number, e.g. \"3\".")
+        return int(if_match)
+    if "version" in serializer.validated_data:
+        return serializer.validated_data["version"]
+    raise ApiError(
+        "version_required", "Say which version you edited: an If-Match header or a 'version' field.", 428
+    )
+
+
+class AnnotationsView(ProjectScopedMixin, APIView):
+    """An image's annotations. PUT replaces the whole set if nobody wrote since your version."""
+
+    actions = {"PUT": Action.ANNOTATE}
+    serializer_class = AnnotationsSerializer
+
+    def _image(self, image_id: int) -> Image:
+        return get_object_or_404(self.project.images.select_related("project"), pk=image_id)
+
+    def _respond(self, image: Image, code: int = 200) -> Response:
+        response = Response(AnnotationsSerializer(image).data, status=code)
+        response["ETag"] = f'"{image.version}"'
+        return response
+
+    def get(self, request: Request, project_id: int, image_id: int) -> Response:
+        return self._respond(self._image(image_id))
+
+    def put(self, request: Request, project_id: int, image_id: int) -> Response:
+        image = self._image(image_id)
+        serializer = AnnotationsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        base_version = _base_version(request, serializer)
+        key = request.headers.get("Idempotency-Key", "")[:64]
+        try:
+            image = save_annotations(
+                image, serializer.to_annotation_set(), base_version=base_version, user=request.user, idempotency_key=key
+            )
+        except StaleVersion as stale:
+            return error_response(
+                "stale_version",
+                "Someone saved this image after the version you edited; merge with the current state and retry.",
+                409,
+                current=AnnotationsSerializer(stale.image).data,
+            )
+        except InvalidAnnotations as exc:
+            raise ApiError(exc.code, exc.message) from None
+        return self._respond(image)
+
+
+class _ImageBytesView(ProjectScopedMixin, APIView):
+    """Image bytes for browsers: a presigned redirect on S3, a permission-checked stream locally."""
+
+    which = "key"
+
+    @extend_schema(responses={(200, "image/*"): bytes, 302: None})
+    def get(self, request: Request, project_id: int, image_id: int) -> Response:
+        image = get_object_or_404(self.project.images, pk=image_id)
+        key = getattr(image, self.which) or image.key
+        bucket = project_bucket(self.project)
+        url = bucket.presigned_url(key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)
+        if url:
+            return HttpResponseRedirect(url)
+        content_type = "image/jpeg" if self.which == "thumbnail_key" else image.content_type
+        response = FileResponse(bucket.open(key), content_type=content_type)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class ImageFileView(_ImageBytesView):
+    which = "key"
+
+
+class ImageThumbnailView(_ImageBytesView):
+    which = "thumbnail_key"

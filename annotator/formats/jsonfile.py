@@ -1,0 +1,27 @@
+"""Loading JSON annotation files with errors that point at the broken line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .dataset import FormatError
+
+
+def load_json(path: Path, file: str) -> Any:
+    """Parse a JSON file; bad syntax or encoding is a `bad_json` error with its line.
+
+    NaN and Infinity literals are let through here so that the field check can name
+    the exact coordinate that holds them.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError("missing_file", "the annotation file is missing", file=file) from None
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise FormatError("bad_json", f"malformed JSON: {exc.msg}", file=file, line=exc.lineno) from None
+    except ValueError as exc:
+        raise FormatError("bad_json", f"malformed JSON: {exc}", file=file) from None

@@ -1,0 +1,96 @@
+"""Images of a project and the annotations drawn on them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from annotator.models.project import Label, Project
+
+
+class ImageStatus(models.TextChoices):
+    UNLABELLED = "unlabelled", "Unlabelled"
+    LABELLED = "labelled", "Labelled"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Image(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    # The object's key relative to the project's prefix; also its display name.
+    key = models.CharField(max_length=1024)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    content_type = models.CharField(max_length=50, default="image/jpeg")
+    thumbnail_key = models.CharField(max_length=1024, blank=True)
+    status = models.CharField(max_length=20, choices=ImageStatus.choices, default=ImageStatus.UNLABELLED)
+    # Bumped by every accepted annotation write; a write names the version it started from.
+    version = models.PositiveIntegerField(default=0)
+    # Idempotency key of the last accepted write, so a retried request is not refused as stale.
+    last_write_key = models.CharField(max_length=64, blank=True)
+    # "No objects here": counts as labelled, trains as background.
+    negative = models.BooleanField(default=False)
+    # Image-level labels of classification projects.
+    labels = models.ManyToManyField(Label, blank=True, related_name="classified_images")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    annotated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    annotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="image_key_unique"),
+            models.CheckConstraint(condition=models.Q(width__gt=0, height__gt=0), name="image_size_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status", "key"], name="image_status_key_idx"),
+            models.Index(fields=["project", "sha256"], name="image_sha256_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Box(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="boxes")
+    # Stable public identity chosen by the client, so concurrent edits can be merged box by box.
+    uid = models.UUIDField(default=uuid.uuid4)
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="boxes")
+    # Normalised 0..1 against the image as displayed (EXIF orientation applied).
+    x = models.FloatField()
+    y = models.FloatField()
+    x2 = models.FloatField()
+    y2 = models.FloatField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "uid"], name="box_uid_unique"),
+            models.CheckConstraint(
+                condition=models.Q(x__gte=0, y__gte=0, x2__lte=1, y2__lte=1),
+                name="box_within_image",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(x__lt=models.F("x2"), y__lt=models.F("y2")),
+                name="box_positive_area",
+            ),
+        ]
+        indexes = [models.Index(fields=["label", "image"], name="box_label_image_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} ({self.x:.3f},{self.y:.3f})-({self.x2:.3f},{self.y2:.3f})"

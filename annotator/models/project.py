@@ -1,0 +1,99 @@
+"""Projects, who belongs to them, and the labels they use."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class ProjectType(models.TextChoices):
+    LOCALIZATION = "localization", "Object detection (boxes)"
+    CLASSIFICATION = "classification", "Classification"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    VIEWER = "viewer", "Viewer"
+
+
+class ProjectQuerySet(models.QuerySet["Project"]):
+    def for_user(self, user: settings.AUTH_USER_MODEL) -> ProjectQuerySet:
+        """Projects the user is a member of; nobody else's exist for them."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=ProjectType.choices, default=ProjectType.LOCALIZATION)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
+    # Where the bytes live: a bucket (empty = the instance's default bucket) and a key prefix.
+    bucket = models.CharField(max_length=255, blank=True)
+    prefix = models.CharField(max_length=512, blank=True)
+    annotators_create_labels = models.BooleanField(
+        default=True, help_text="Annotators may add new labels while labelling."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def role_of(self, user: settings.AUTH_USER_MODEL) -> Role | None:
+        if not user.is_authenticated:
+            return None
+        role = self.memberships.filter(user=user).values_list("role", flat=True).first()
+        return Role(role) if role else None
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+LABEL_COLOURS = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0",
+    "#f032e6", "#bcf60c", "#008080", "#9a6324", "#800000", "#808000",
+]  # fmt: skip
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint("project", Lower("name"), name="label_name_unique_ci"),
+            models.CheckConstraint(condition=~models.Q(name=""), name="label_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.color:
+            used = self.project.labels.count() if self.project_id else 0
+            self.color = LABEL_COLOURS[used % len(LABEL_COLOURS)]
+        super().save(*args, **kwargs)

@@ -1,0 +1,122 @@
+"""Writing an image's annotations: versioned, whole-set replacement, never lost silently.
+
+A write names the version it was based on. The row's version is bumped by a
+conditional UPDATE (compare-and-swap), so of two concurrent writes on the same
+version exactly one succeeds and the other is told it is stale, with the
+current state, on every database we run on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from annotator.events import broadcast
+from annotator.models import Box, Image, ImageStatus, Label, ProjectType
+
+
+@dataclass(frozen=True)
+class BoxData:
+    label_id: int
+    x: float
+    y: float
+    x2: float
+    y2: float
+    uid: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass(frozen=True)
+class AnnotationSet:
+    boxes: list[BoxData]
+    label_ids: list[int]
+    negative: bool
+
+
+class StaleVersion(Exception):
+    """The write was based on an old version; `image` holds the current state."""
+
+    def __init__(self, image: Image) -> None:
+        super().__init__(f"Image {image.pk} is at version {image.version}.")
+        self.image = image
+
+
+class InvalidAnnotations(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def derive_status(has_annotations: bool) -> ImageStatus:
+    """Any change sends a reviewed image back to review; no annotations means unlabelled."""
+    return ImageStatus.LABELLED if has_annotations else ImageStatus.UNLABELLED
+
+
+def _check(image: Image, data: AnnotationSet) -> None:
+    project = image.project
+    wanted = {b.label_id for b in data.boxes} | set(data.label_ids)
+    known = set(Label.objects.filter(project=project, pk__in=wanted).values_list("pk", flat=True))
+    if unknown := wanted - known:
+        raise InvalidAnnotations("unknown_label", f"Unknown label ids for this project: {sorted(unknown)}.")
+    if project.type == ProjectType.CLASSIFICATION and data.boxes:
+        raise InvalidAnnotations("boxes_not_allowed", "Classification projects take labels, not boxes.")
+    if data.negative and (data.boxes or data.label_ids):
+        raise InvalidAnnotations("negative_with_annotations", "An image marked 'no objects' cannot have any.")
+    uids = [b.uid for b in data.boxes]
+    if len(uids) != len(set(uids)):
+        raise InvalidAnnotations("duplicate_box", "Two boxes share one id.")
+
+
+def save_annotations(
+    image: Image, data: AnnotationSet, *, base_version: int, user: User, idempotency_key: str = ""
+) -> Image:
+    """Replace the image's annotations if nobody wrote since `base_version`; else StaleVersion."""
+    _check(image, data)
+    has_annotations = bool(data.boxes or data.label_ids or data.negative)
+    with transaction.atomic():
+        if idempotency_key and image.last_write_key == idempotency_key:
+            current = Image.objects.select_for_update().get(pk=image.pk)
+            if current.last_write_key == idempotency_key:
+                return current  # a retry of a write we already accepted
+        updated = Image.objects.filter(pk=image.pk, version=base_version).update(
+            version=F("version") + 1,
+            negative=data.negative,
+            status=derive_status(has_annotations),
+            annotated_by=user,
+            annotated_at=timezone.now(),
+            last_write_key=idempotency_key,
+            updated_at=timezone.now(),
+        )
+        if not updated:
+            raise StaleVersion(Image.objects.get(pk=image.pk))
+        _replace_boxes(image, data.boxes, user)
+        image.labels.set(data.label_ids)
+        image.refresh_from_db()
+        broadcast(image.project_id, "annotations.changed", {"image": image.pk, "version": image.version})
+    return image
+
+
+def _replace_boxes(image: Image, boxes: list[BoxData], user: User) -> None:
+    """Keep rows of boxes that survive (by uid), so authorship and creation time stay true."""
+    existing = {b.uid: b for b in image.boxes.all()}
+    incoming = {b.uid: b for b in boxes}
+    Box.objects.filter(image=image).exclude(uid__in=list(incoming)).delete()
+    changed, created = [], []
+    for uid, b in incoming.items():
+        row = existing.get(uid)
+        if row is None:
+            created.append(Box(image=image, uid=uid, label_id=b.label_id, x=b.x, y=b.y, x2=b.x2, y2=b.y2, author=user))
+        elif (row.label_id, row.x, row.y, row.x2, row.y2) != (b.label_id, b.x, b.y, b.x2, b.y2):
+            row.label_id, row.x, row.y, row.x2, row.y2 = b.label_id, b.x, b.y, b.x2, b.y2
+            changed.append(row)
+    Box.objects.bulk_create(created)
+    if changed:
+        now = timezone.now()
+        for row in changed:
+            row.updated_at = now
+        Box.objects.bulk_update(changed, ["label_id", "x", "y", "x2", "y2", "updated_at"])

@@ -1,0 +1,40 @@
+"""Bucket storage: where a project's bytes live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from annotator.storage.base import Bucket, BucketError, InvalidKey, ObjectInfo, ObjectMissing
+from annotator.storage.local import LocalBucket
+from annotator.storage.s3 import S3Bucket, S3Settings
+
+if TYPE_CHECKING:
+    from annotator.models import Project
+
+__all__ = [
+    "Bucket",
+    "BucketError",
+    "InvalidKey",
+    "LocalBucket",
+    "ObjectInfo",
+    "ObjectMissing",
+    "S3Bucket",
+    "S3Settings",
+    "default_bucket",
+    "project_bucket",
+]
+
+
+def default_bucket(name: str | None = None, prefix: str = "") -> Bucket:
+    """The instance's configured storage (ANNOTATOR_STORAGE), optionally under a prefix."""
+    name = name or settings.ANNOTATOR_BUCKET
+    if settings.ANNOTATOR_STORAGE == "s3":
+        return S3Bucket(S3Settings(**settings.ANNOTATOR_S3), name, prefix)
+    return LocalBucket(settings.ANNOTATOR_LOCAL_BUCKETS_DIR, name, prefix)
+
+
+def project_bucket(project: Project) -> Bucket:
+    """The bucket holding this project's images, scoped to its prefix."""
+    return default_bucket(project.bucket or None, project.prefix)

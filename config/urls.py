@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("annotator.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("annotator.api.urls")),
+    path("admin/", admin.site.urls),
+]

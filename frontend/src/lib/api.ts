@@ -1,0 +1,59 @@
+// A small fetch wrapper for the REST API: session cookie, CSRF header, typed errors.
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public body: any = null,
+  ) {
+    super(message);
+  }
+}
+
+export function csrfToken(): string {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+export async function api<T = any>(url: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  headers.set("Accept", "application/json");
+  if (init.body && !(init.body instanceof FormData)) headers.set("Content-Type", "application/json");
+  if (init.method && init.method !== "GET") headers.set("X-CSRFToken", csrfToken());
+  const response = await fetch(url, { credentials: "same-origin", ...init, headers });
+  if (response.status === 204) return undefined as T;
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = body?.error ?? {};
+    throw new ApiError(response.status, error.code ?? "http_error", error.message ?? response.statusText, body);
+  }
+  return body as T;
+}
+
+export interface Label {
+  id: number;
+  name: string;
+  color: string;
+  order: number;
+}
+
+export interface ImageItem {
+  id: number;
+  key: string;
+  width: number;
+  height: number;
+  status: string;
+  version: number;
+  negative: boolean;
+  labels: number[];
+  box_count: number;
+  url: string;
+  thumbnail_url: string;
+}
+
+export interface Page<T> {
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}

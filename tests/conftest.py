@@ -1,0 +1,108 @@
+"""Shared fixtures: personas, API clients, image bytes, storage, and a real S3 endpoint."""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image as PILImage
+from rest_framework.test import APIClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def make_image_bytes(width: int = 64, height: int = 48, fmt: str = "JPEG", color: tuple = (200, 30, 30), **save) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (width, height), color).save(out, fmt, **save)
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def local_buckets(settings, tmp_path: Path) -> Path:
+    """Every test gets its own empty bucket directory."""
+    settings.ANNOTATOR_STORAGE = "local"
+    settings.ANNOTATOR_LOCAL_BUCKETS_DIR = tmp_path / "buckets"
+    return settings.ANNOTATOR_LOCAL_BUCKETS_DIR
+
+
+@pytest.fixture
+def personas(db):
+    """A project with an owner, an annotator and a viewer, plus an outsider with a project of their own."""
+    from tests.factories import make_persona_project
+
+    return make_persona_project()
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(personas) -> APIClient:
+    return client_for(personas.owner)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server in its own process, reached over HTTP like any S3 endpoint."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - loopback test server
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_storage(settings, s3_endpoint: str) -> str:
+    """Point the instance's default storage at a fresh bucket on the S3 endpoint."""
+    import uuid
+
+    import boto3
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    settings.ANNOTATOR_STORAGE = "s3"
+    settings.ANNOTATOR_BUCKET = name
+    settings.ANNOTATOR_S3 = {
+        "endpoint_url": s3_endpoint,
+        "region": "us-east-1",
+        "access_key_id": "testing",
+        "secret_access_key": "testing",
+        "addressing_style": "path",
+    }
+    boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).create_bucket(Bucket=name)  # fmt: skip
+    return name

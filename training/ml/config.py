@@ -1,0 +1,75 @@
+"""Hyper-parameters of a training run as plain dataclasses (JSON-friendly via ``asdict``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Switches for training-time augmentation; every transform keeps boxes consistent."""
+
+    horizontal_flip: bool = True
+    scale_crop: bool = True
+    min_crop_fraction: float = 0.6  # smallest crop side as a fraction of the image side
+    color_jitter: bool = True
+    brightness: float = 0.15  # max delta on 0..1 pixels
+    contrast: float = 0.2  # max relative change
+    saturation: float = 0.2
+
+
+@dataclass(frozen=True)
+class _BaseConfig:
+    input_size: int = 224
+    alpha: float = 0.5
+    # A local .h5 path, "imagenet" (Keras download, needs internet) or None (no pretrained weights).
+    weights: str | None = "imagenet"
+    # Without usable weights, train from random initialisation only when this is True.
+    allow_scratch: bool = False
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    seed: int = 0
+    # Evaluation/export work on the validation split; the split comes from the TrainingSet.
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # Cache decoded, resized images in memory (fine for the dataset sizes a project trains on).
+    cache_images: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(_BaseConfig):
+    """Frozen-backbone head training on cached features, then optional fine-tuning."""
+
+    input_size: int = 160
+    head_epochs: int = 30
+    dropout: float = 0.2
+    # Number of augmented feature copies per training image for the frozen phase (0 = none).
+    feature_augment_copies: int = 2
+    fine_tune_epochs: int = 0
+    fine_tune_learning_rate: float = 1e-4
+    # Unfreeze backbone layers from this block on ("block_13" .. top) during fine-tuning.
+    fine_tune_from: str = "block_13_expand"
+
+
+@dataclass(frozen=True)
+class DetectorConfig(_BaseConfig):
+    """Anchor-free single-shot detector (centre heatmap + box distances at stride 8)."""
+
+    input_size: int = 320
+    epochs: int = 60
+    # If set, overrides epochs: train for exactly this many optimiser steps.
+    steps: int | None = None
+    learning_rate: float = 2e-3
+    warmup_steps: int = 100
+    weight_decay: float = 1e-4
+    head_channels: int = 64
+    max_boxes: int = 50  # boxes per image kept for target encoding
+    # Post-processing inside the exported model.
+    max_detections: int = 50
+    pre_nms_top_k: int = 200
+    score_threshold: float = 0.05
+    iou_threshold: float = 0.5

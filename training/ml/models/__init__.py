@@ -1,0 +1,1 @@
+"""Keras model builders: a shared MobileNetV2 backbone, a classifier and an anchor-free detector."""

@@ -1,0 +1,58 @@
+// Run a TF.js graph model from disk in Node with the pure-JS backend.
+// Usage: node tfjs_predict.mjs MODEL_DIR INPUT_JSON OUTPUT_JSON
+// INPUT_JSON:  {"shape": [1, H, W, 3], "file": "pixels.f32", "outputs": ["Identity:0", ...]}
+// OUTPUT_JSON: {"Identity:0": {"shape": [...], "data": [...]}, ...}
+// Resolve @tensorflow/tfjs through NODE_PATH or the working directory (the repository root).
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(path.join(process.cwd(), "noop.js"));
+const tf = require("@tensorflow/tfjs");
+
+function diskHandler(modelDir) {
+  const modelJson = JSON.parse(readFileSync(path.join(modelDir, "model.json"), "utf8"));
+  const specs = [];
+  const buffers = [];
+  for (const group of modelJson.weightsManifest) {
+    specs.push(...group.weights);
+    for (const shard of group.paths) {
+      buffers.push(readFileSync(path.join(modelDir, shard)));
+    }
+  }
+  const joined = Buffer.concat(buffers);
+  const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
+  return tf.io.fromMemory({
+    modelTopology: modelJson.modelTopology,
+    weightSpecs: specs,
+    weightData,
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy,
+    signature: modelJson.signature,
+    userDefinedMetadata: modelJson.userDefinedMetadata,
+  });
+}
+
+async function main() {
+  const [modelDir, inputPath, outputPath] = process.argv.slice(2);
+  await tf.setBackend("cpu");
+  const request = JSON.parse(readFileSync(inputPath, "utf8"));
+  const raw = readFileSync(path.join(path.dirname(inputPath), request.file));
+  const pixels = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  const model = await tf.loadGraphModel(diskHandler(modelDir));
+  const input = tf.tensor(pixels, request.shape, "float32");
+  // executeAsync: detectors contain NonMaxSuppression, which TF.js only runs asynchronously.
+  let outputs = await model.executeAsync(input, request.outputs);
+  if (!Array.isArray(outputs)) outputs = [outputs];
+  const result = {};
+  request.outputs.forEach((name, i) => {
+    result[name] = { shape: outputs[i].shape, data: Array.from(outputs[i].dataSync()) };
+  });
+  writeFileSync(outputPath, JSON.stringify(result));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
