@@ -21,19 +21,23 @@ class Action(TextChoices):
     UPLOAD = "upload"
     DELETE_IMAGES = "delete_images"
     REVIEW = "review"
+    LEAVE = "leave"
+    INVITE = "invite"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_PROJECT = "manage_project"
     TRAIN = "train"
     DOWNLOAD = "download"
     DELETE_PROJECT = "delete_project"
+    TRANSFER_OWNERSHIP = "transfer_ownership"
 
 
-_VIEWER = {Action.VIEW, Action.DOWNLOAD}
+_VIEWER = {Action.VIEW, Action.DOWNLOAD, Action.LEAVE}
 _ANNOTATOR = _VIEWER | {Action.ANNOTATE, Action.CREATE_LABEL, Action.UPLOAD}
 _REVIEWER = _ANNOTATOR | {Action.REVIEW}
 _ADMIN = _REVIEWER | {
     Action.MANAGE_LABELS,
     Action.DELETE_IMAGES,
+    Action.INVITE,
     Action.MANAGE_MEMBERS,
     Action.MANAGE_PROJECT,
     Action.TRAIN,

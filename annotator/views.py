@@ -6,9 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from annotator.access import project_page
 from annotator.forms import ProjectForm
-from annotator.models import Membership
-from annotator.permissions import Action, project_for, role_allows
+from annotator.models import Membership, Project, Role
+from annotator.permissions import Action, role_allows
 from annotator.services.projects import create_project
 
 
@@ -29,9 +30,8 @@ def project_new(request: HttpRequest) -> HttpResponse:
     return render(request, "annotator/project_new.html", {"form": form})
 
 
-@login_required
-def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = project_for(request.user, project_id, Action.VIEW)
+@project_page({"GET": Action.VIEW})
+def project_detail(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     context = {
         "project": project,
         "role": role,

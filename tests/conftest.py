@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
 import subprocess
 import sys
@@ -19,6 +20,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory) -> None:
+    """On SQLite, test against a file like production does (WAL, busy timeout), not shared-cache memory.
+
+    A file is what other processes (a Celery worker, a browser-facing server) can open too,
+    and its locking is the one real deployments get. The name is per process so parallel runs
+    do not collide.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = tmp_path_factory.getbasetemp() / f"test-{os.getpid()}.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
+
+
 def make_image_bytes(width: int = 64, height: int = 48, fmt: str = "JPEG", color: tuple = (200, 30, 30), **save) -> bytes:
     out = io.BytesIO()
     PILImage.new("RGB", (width, height), color).save(out, fmt, **save)
@@ -27,7 +44,8 @@ def make_image_bytes(width: int = 64, height: int = 48, fmt: str = "JPEG", color
 
 @pytest.fixture(autouse=True)
 def local_buckets(settings, tmp_path: Path) -> Path:
-    """Every test gets its own empty bucket directory."""
+    """Every test gets its own empty bucket directory (and fast password hashing)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ANNOTATOR_STORAGE = "local"
     settings.ANNOTATOR_LOCAL_BUCKETS_DIR = tmp_path / "buckets"
     return settings.ANNOTATOR_LOCAL_BUCKETS_DIR

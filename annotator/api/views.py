@@ -41,9 +41,14 @@ class ProjectScopedMixin:
     # Per-method actions; unsafe methods must be listed or the request is refused.
     actions: dict[str, Action] = {}
 
+    @classmethod
+    def method_actions(cls) -> dict[str, Action]:
+        """Method → required action, as enforced below; the permission tests read the same map."""
+        return {**_METHOD_ACTIONS, **cls.actions}
+
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
-        action = self.actions.get(request.method) or _METHOD_ACTIONS.get(request.method)
+        action = self.method_actions().get(request.method)
         if action is None:
             raise ApiError("method_not_allowed", f"{request.method} is not supported here.", 405)
         self.project, self.role = project_for(request.user, self.kwargs["project_id"], action)

@@ -43,6 +43,10 @@ class Image(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     annotated_at = models.DateTimeField(null=True, blank=True)
+    # The latest review decision (its history is image.reviews): shown to annotators with its comment.
+    last_review = models.ForeignKey(
+        "annotator.ReviewEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

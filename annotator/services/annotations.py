@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from annotator.events import broadcast
-from annotator.models import Box, Image, ImageStatus, Label, ProjectType
+from annotator.models import AnnotationEvent, Box, Image, ImageStatus, Label, ProjectType
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def save_annotations(
             raise StaleVersion(Image.objects.get(pk=image.pk))
         _replace_boxes(image, data.boxes, user)
         image.labels.set(data.label_ids)
+        AnnotationEvent.objects.create(project_id=image.project_id, image=image, user=user)
         image.refresh_from_db()
         broadcast(image.project_id, "annotations.changed", {"image": image.pk, "version": image.version})
     return image
