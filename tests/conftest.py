@@ -45,6 +45,9 @@ def make_image_bytes(width: int = 64, height: int = 48, fmt: str = "JPEG", color
 @pytest.fixture(autouse=True)
 def local_buckets(settings, tmp_path: Path) -> Path:
     """Every test gets its own empty bucket directory (and fast password hashing)."""
+    from django.core.cache import cache
+
+    cache.clear()  # rate-limit counters and the like must not leak between tests (Redis persists them)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ANNOTATOR_STORAGE = "local"
     settings.ANNOTATOR_LOCAL_BUCKETS_DIR = tmp_path / "buckets"
