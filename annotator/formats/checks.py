@@ -110,16 +110,12 @@ def normalised_box(
     return Box(label, x, y, x2, y2)
 
 
-def _within(
-    value: float, limit: int, where: Where, field: str, shown: float | None = None
-) -> float:
+def _within(value: float, limit: int, where: Where, field: str, shown: float | None = None) -> float:
     shown = value if shown is None else shown
     if value < -EDGE_SLACK_PX:
         raise where.error("negative_coordinate", f"coordinate {shown} is negative", field)
     if value > limit + EDGE_SLACK_PX:
-        raise where.error(
-            "out_of_image", f"coordinate {shown} is outside the image (size {limit})", field
-        )
+        raise where.error("out_of_image", f"coordinate {shown} is outside the image (size {limit})", field)
     return min(max(value, 0.0), float(limit))
 
 

@@ -161,21 +161,21 @@ def write(dataset: Dataset, out: Path, *, image_bytes: ImageBytes | None = None)
     images, annotations = [], []
     labelled = [image for image in dataset.images if image.labelled]
     for image_id, image in enumerate(labelled, start=1):
-        images.append(
-            {"id": image_id, "file_name": image.key, "width": image.width, "height": image.height}
-        )
+        images.append({"id": image_id, "file_name": image.key, "width": image.width, "height": image.height})
         for box in image.boxes:
             x, y = box.x * image.width, box.y * image.height
             w, h = (box.x2 - box.x) * image.width, (box.y2 - box.y) * image.height
-            annotations.append({
-                "id": len(annotations) + 1,
-                "image_id": image_id,
-                "category_id": category_ids[box.label],
-                "bbox": [x, y, w, h],
-                "area": w * h,
-                "iscrowd": 0,
-                "segmentation": [],
-            })
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": category_ids[box.label],
+                    "bbox": [x, y, w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                    "segmentation": [],
+                }
+            )
     categories = [{"id": i, "name": label, "supercategory": ""} for label, i in category_ids.items()]
     doc = {"images": images, "annotations": annotations, "categories": categories}
     write_file(out, FILENAME, json.dumps(doc, ensure_ascii=False).encode())

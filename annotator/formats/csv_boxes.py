@@ -79,9 +79,7 @@ class _ImageRows:
         return DatasetImage(key, *self.size, self.boxes, negative=negative, source=source)
 
 
-def _read_table(
-    table: Path, file: str, index: ImageIndex, rows: dict[str, _ImageRows], log: SkipLog
-) -> None:
+def _read_table(table: Path, file: str, index: ImageIndex, rows: dict[str, _ImageRows], log: SkipLog) -> None:
     try:
         text = table.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:

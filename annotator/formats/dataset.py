@@ -16,8 +16,9 @@ DatasetType = Literal["localization", "classification"]
 DATASET_TYPES: tuple[DatasetType, ...] = ("localization", "classification")
 
 MAX_LABEL_LENGTH = 200
-# Control, surrogate, private-use, unassigned and line/paragraph separators: none
-# survives every format (XML 1.0, one-name-per-line class files, CSV cells).
+# Control, surrogate, private-use, unassigned, line/paragraph separators and the
+# byte-order mark: none survives every format (XML 1.0, one-name-per-line class
+# files that may start with a BOM, CSV cells).
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
@@ -76,7 +77,7 @@ def label_problem(label: str) -> str | None:
     if len(label) > MAX_LABEL_LENGTH:
         return f"label is longer than {MAX_LABEL_LENGTH} characters"
     for char in label:
-        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES or char == "\ufeff":
             return f"label contains the control or unassigned character U+{ord(char):04X}"
     return None
 

@@ -29,9 +29,7 @@ ImageBytes = Callable[[DatasetImage], bytes]
 def walk_files(root: Path) -> Iterator[Path]:
     """Every regular file under root, sorted, skipping hidden files and macOS debris."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d.lower() not in _IGNORED_DIRS
-        )
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d.lower() not in _IGNORED_DIRS)
         base = Path(dirpath)
         for name in sorted(filenames):
             if not name.startswith("."):
@@ -77,12 +75,9 @@ class ImageIndex:
             self._by_name.setdefault(name.lower(), []).append(key)
             self._by_stem.setdefault(PurePosixPath(key).stem.lower(), []).append(key)
 
-    def key_of(self, path: Path) -> str:
-        return relative_key(path, self.base)
-
     def find(self, name: str, near: str = "") -> str | None:
         """The key for a file name or relative path, preferring images in folder `near`."""
-        name = name.replace("\\", "/").strip()
+        name = name.replace("\\", "/")
         if not name:
             return None
         if name in self.by_key:
@@ -145,9 +140,7 @@ def write_file(out: Path, relpath: PurePosixPath | str, data: bytes) -> None:
     target.write_bytes(data)
 
 
-def write_images(
-    out: Path, images: list[DatasetImage], image_bytes: ImageBytes | None, folder: str = ""
-) -> None:
+def write_images(out: Path, images: list[DatasetImage], image_bytes: ImageBytes | None, folder: str = "") -> None:
     """Write each image's bytes at `<folder>/<key>` when the caller supplies bytes."""
     if image_bytes is None:
         return
@@ -162,3 +155,22 @@ def required_bytes(image: DatasetImage, image_bytes: ImageBytes | None) -> bytes
     if image.source is not None:
         return image.source.read_bytes()
     raise FormatError("missing_image", "this format needs the image bytes", file=image.key)
+
+
+def dataset_root(path: Path) -> Path:
+    """Step into wrapper folders: zips often hold one folder around the dataset.
+
+    A lone folder is stepped into only when it holds no images itself; otherwise
+    it is the single class of a class-folder dataset.
+    """
+    while True:
+        entries = [
+            entry
+            for entry in path.iterdir()
+            if not entry.name.startswith(".") and entry.name.lower() not in _IGNORED_DIRS
+        ]
+        if len(entries) != 1 or not entries[0].is_dir():
+            return path
+        if any(is_image(child) for child in entries[0].iterdir() if child.is_file()):
+            return path
+        path = entries[0]

@@ -11,7 +11,7 @@ no XML is unlabelled.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 (writing only; parsing goes through defusedxml)
+import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 
 from .checks import SkipLog, Where, checked_label, number, pixel_box, pixel_text, positive_int
@@ -124,19 +124,25 @@ def _size(root: XmlNode, file: str, source: Path) -> tuple[int, int]:
 
 
 def _object_box(obj: XmlNode, field: str, size: tuple[int, int], file: str) -> Box:
-    label = checked_label(obj.findtext("name"), Where(file, obj.line), f"{field}.name")
+    name_node = obj.find("name")
+    name_line = obj.line if name_node is None else name_node.line
+    label = checked_label(obj.findtext("name"), Where(file, name_line), f"{field}.name")
     bndbox = obj.find("bndbox")
     if bndbox is None:
         raise FormatError("missing_field", "object has no <bndbox>", file, obj.line, field)
-    coords = []
+    coords, lines = [], {}
     for name in _BOX_FIELDS:
         node = bndbox.find(name)
         where = Where(file, bndbox.line if node is None else node.line)
         text = None if node is None else node.text.strip()
         coords.append(number(text, where, f"{field}.bndbox.{name}"))
-    fields = tuple(f"{field}.bndbox.{name}" for name in _BOX_FIELDS)
+        lines[f"{field}.bndbox.{name}"] = where.line
     x, y, x2, y2 = coords
-    return pixel_box(label, (x, y, x2, y2), size, Where(file, bndbox.line), fields)  # type: ignore[arg-type]
+    try:
+        return pixel_box(label, (x, y, x2, y2), size, Where(file, bndbox.line), tuple(lines))  # type: ignore[arg-type]
+    except FormatError as error:
+        error.line = lines.get(error.field or "", error.line)
+        raise
 
 
 def write(dataset: Dataset, out: Path, *, image_bytes: ImageBytes | None = None) -> None:
@@ -182,4 +188,3 @@ def _to_xml(image: DatasetImage) -> bytes:
             ET.SubElement(bndbox, name).text = pixel_text(value)
     ET.indent(root, "\t")
     return ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
-

@@ -45,7 +45,7 @@ class _TreeBuilder(ContentHandler):
         self.root: XmlNode | None = None
         self._text: list[list[str]] = []
 
-    def startElement(self, name: str, attrs: object) -> None:  # noqa: N802 (SAX API)
+    def startElement(self, name: str, attrs: object) -> None:
         node = XmlNode(name, self._locator.getLineNumber() if self._locator else 0)
         if self.stack:
             self.stack[-1].children.append(node)
@@ -54,7 +54,7 @@ class _TreeBuilder(ContentHandler):
         self.stack.append(node)
         self._text.append([])
 
-    def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
+    def endElement(self, name: str) -> None:
         self.stack.pop().text = "".join(self._text.pop())
 
     def characters(self, content: str) -> None:

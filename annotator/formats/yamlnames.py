@@ -81,7 +81,7 @@ def _split_commas(text: str, file: str, line: int) -> list[str]:
                 current.append(next(chars, ""))
             elif char == quote:
                 quote = ""
-        elif char in "'\"":
+        elif char in "'\"" and _opens_quote(current):
             quote = char
             current.append(char)
         elif char == ",":
@@ -117,8 +117,14 @@ def _strip_comment(text: str) -> str:
         elif quote:
             escaped = char == "\\" and quote == '"'
             quote = "" if char == quote else quote
-        elif char in "'\"":
+        elif char in "'\"" and _opens_quote(text[:position]):
             quote = char
         elif char == "#" and (position == 0 or text[position - 1].isspace()):
             return text[:position].strip()
     return text.strip()
+
+
+def _opens_quote(before: str | list[str]) -> bool:
+    """A quote starts a quoted scalar only where a scalar starts; `dog's` is plain."""
+    text = "".join(before).rstrip(" \t")
+    return not text or text[-1] in "[{,:-"

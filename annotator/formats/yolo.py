@@ -18,6 +18,7 @@ from .yamlnames import read_names
 
 FORMAT_ID = "yolo"
 CLASSES_FILE = "classes.txt"
+_LINE_FIELDS = ("x_center", "y_center", "width", "height")
 _EDGE_FIELDS = ("x_center-width/2", "y_center-height/2", "x_center+width/2", "y_center+height/2")
 
 
@@ -118,7 +119,7 @@ def _parse_line(line: str, where: Where, size: tuple[int, int], names: list[str]
     class_id = number(tokens[0], where, "class")
     if class_id != int(class_id) or not 0 <= class_id < len(names):
         raise where.error("unknown_class", f"class id {tokens[0]} is not in 0..{len(names) - 1}", "class")
-    cx, cy, w, h = (number(t, where, f) for t, f in zip(tokens[1:], ("x_center", "y_center", "width", "height"), strict=True))
+    cx, cy, w, h = (number(t, where, f) for t, f in zip(tokens[1:], _LINE_FIELDS, strict=True))
     if w <= 0 or h <= 0:
         raise where.error("degenerate_box", f"box has no area: width={tokens[3]}, height={tokens[4]}", "width")
     coords = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
@@ -157,7 +158,7 @@ def write(dataset: Dataset, out: Path, *, image_bytes: ImageBytes | None = None)
     if dataset.type != "localization":
         raise FormatError("unsupported_type", "YOLO labels hold boxes, not classification")
     ids = {label: i for i, label in enumerate(dataset.labels)}
-    for image, exported in zip(dataset.images, export_keys(dataset.images), strict=True):
+    for image, exported in zip(dataset.images, _export_keys(dataset.images), strict=True):
         if image.labelled:
             lines = [_line(box, ids[box.label]) for box in image.boxes]
             text = "".join(f"{line}\n" for line in lines)
@@ -168,7 +169,7 @@ def write(dataset: Dataset, out: Path, *, image_bytes: ImageBytes | None = None)
     write_file(out, "data.yaml", _data_yaml(dataset.labels).encode())
 
 
-def export_keys(images: list[DatasetImage]) -> list[PurePosixPath]:
+def _export_keys(images: list[DatasetImage]) -> list[PurePosixPath]:
     taken: set[str] = set()
     keys = []
     for image in images:
