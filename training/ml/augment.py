@@ -63,9 +63,7 @@ def color_jitter(image: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf
     x = image / 255.0
     x = tf.image.stateless_random_brightness(x, config.brightness, seed=seeds[0])
     x = tf.image.stateless_random_contrast(x, 1 - config.contrast, 1 + config.contrast, seed=seeds[1])
-    x = tf.image.stateless_random_saturation(
-        x, 1 - config.saturation, 1 + config.saturation, seed=seeds[2]
-    )
+    x = tf.image.stateless_random_saturation(x, 1 - config.saturation, 1 + config.saturation, seed=seeds[2])
     return tf.clip_by_value(x, 0.0, 1.0) * 255.0
 
 
@@ -81,9 +79,7 @@ def augment_detection(
     seeds = tf.random.experimental.stateless_split(seed, 3)
     if config.horizontal_flip:
         flip = tf.random.stateless_uniform([], seed=seeds[0]) < 0.5
-        image, boxes = tf.cond(
-            flip, lambda: flip_horizontal(image, boxes), lambda: (image, boxes)
-        )
+        image, boxes = tf.cond(flip, lambda: flip_horizontal(image, boxes), lambda: (image, boxes))
     if config.scale_crop:
         window = random_window(seeds[1], config.min_crop_fraction)
         image, boxes, labels = crop(image, boxes, labels, window)
@@ -93,12 +89,8 @@ def augment_detection(
     return image, boxes, labels
 
 
-def augment_classification(
-    image: tf.Tensor, seed: tf.Tensor, config: AugmentConfig, output_size: int
-) -> tf.Tensor:
+def augment_classification(image: tf.Tensor, seed: tf.Tensor, config: AugmentConfig, output_size: int) -> tf.Tensor:
     """Detection augmentation without boxes: the same flips, crops and colours."""
     empty = tf.zeros([0, 4], tf.float32)
-    image, _, _ = augment_detection(
-        image, empty, tf.zeros([0], tf.int32), seed, config, output_size
-    )
+    image, _, _ = augment_detection(image, empty, tf.zeros([0], tf.int32), seed, config, output_size)
     return image

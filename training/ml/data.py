@@ -43,16 +43,13 @@ def _with_seeds(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
     return tf.data.Dataset.zip(dataset, seeds)
 
 
-def classification_images(
-    samples: Sequence[Sample], size: int, cache: bool = True
-) -> tf.data.Dataset:
+def classification_images(samples: Sequence[Sample], size: int, cache: bool = True) -> tf.data.Dataset:
     """Unbatched ``(image, label)`` pairs, decoded and resized once."""
-    paths = [s.image_path for s in samples]
-    labels = [int(s.label) for s in samples]
-    dataset = tf.data.Dataset.from_tensor_slices((paths, _windows(samples), labels))
-    dataset = dataset.map(
-        lambda p, w, label: (load_resized(p, w, size), label), num_parallel_calls=AUTOTUNE
-    )
+    paths = tf.constant([s.image_path for s in samples], tf.string)
+    windows = tf.reshape(tf.constant(_windows(samples), tf.float32), [-1, 4])
+    labels = tf.constant([int(s.label) for s in samples], tf.int32)
+    dataset = tf.data.Dataset.from_tensor_slices((paths, windows, labels))
+    dataset = dataset.map(lambda p, w, label: (load_resized(p, w, size), label), num_parallel_calls=AUTOTUNE)
     return dataset.cache() if cache else dataset
 
 
@@ -85,12 +82,10 @@ def detection_images(samples: Sequence[Sample], size: int, cache: bool = True) -
         inner_shape=(4,),
     )
     labels = tf.ragged.constant([[b.label for b in s.boxes] for s in samples], dtype=tf.int32)
-    paths = [s.image_path for s in samples]
+    paths = tf.constant([s.image_path for s in samples], tf.string)
     dataset = tf.data.Dataset.from_tensor_slices((paths, boxes, labels))
     full = tf.constant([0.0, 0.0, 1.0, 1.0])
-    dataset = dataset.map(
-        lambda p, b, c: (load_resized(p, full, size), b, c), num_parallel_calls=AUTOTUNE
-    )
+    dataset = dataset.map(lambda p, b, c: (load_resized(p, full, size), b, c), num_parallel_calls=AUTOTUNE)
     return dataset.cache() if cache else dataset
 
 
@@ -116,6 +111,4 @@ def detection_dataset(
         )
     dataset = dataset.map(lambda i, b, c: (i, encode(b, c)), num_parallel_calls=AUTOTUNE)
     drop = augment is not None
-    return dataset.batch(batch_size, drop_remainder=drop).prefetch(AUTOTUNE).with_options(
-        _options()
-    )
+    return dataset.batch(batch_size, drop_remainder=drop).prefetch(AUTOTUNE).with_options(_options())

@@ -114,9 +114,7 @@ def read_voc_file(xml_path: Path) -> tuple[str, int, int, list[tuple[str, tuple[
     return root.findtext("filename"), int(width), int(height), objects
 
 
-def voc_samples(
-    folder: str | Path, labels: Sequence[str] | None = None
-) -> tuple[tuple[str, ...], list[Sample]]:
+def voc_samples(folder: str | Path, labels: Sequence[str] | None = None) -> tuple[tuple[str, ...], list[Sample]]:
     """Detection samples from a folder of images with labelImg XML next to them (or in
     ``annotations/`` beside ``images/``). Labels default to first-seen order."""
     folder = Path(folder)

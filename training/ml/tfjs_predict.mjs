@@ -1,7 +1,8 @@
 // Run a TF.js graph model from disk in Node with the pure-JS backend.
-// Usage: node tfjs_predict.mjs MODEL_DIR INPUT_JSON OUTPUT_JSON
-// INPUT_JSON:  {"shape": [1, H, W, 3], "file": "pixels.f32", "outputs": ["Identity:0", ...]}
-// OUTPUT_JSON: {"Identity:0": {"shape": [...], "data": [...]}, ...}
+// Usage: node tfjs_predict.mjs MODEL_DIR REQUEST_JSON RESULT_JSON
+// REQUEST_JSON: {"shape": [1, H, W, 3], "files": ["0.f32", ...], "outputs": ["Identity:0", ...]}
+//               (files hold raw little-endian float32 pixels, relative to the request file)
+// RESULT_JSON:  [{"Identity:0": {"shape": [...], "data": [...]}, ...}, ...], one per file
 // Resolve @tensorflow/tfjs through NODE_PATH or the working directory (the repository root).
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -38,18 +39,23 @@ async function main() {
   const [modelDir, inputPath, outputPath] = process.argv.slice(2);
   await tf.setBackend("cpu");
   const request = JSON.parse(readFileSync(inputPath, "utf8"));
-  const raw = readFileSync(path.join(path.dirname(inputPath), request.file));
-  const pixels = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const model = await tf.loadGraphModel(diskHandler(modelDir));
-  const input = tf.tensor(pixels, request.shape, "float32");
-  // executeAsync: detectors contain NonMaxSuppression, which TF.js only runs asynchronously.
-  let outputs = await model.executeAsync(input, request.outputs);
-  if (!Array.isArray(outputs)) outputs = [outputs];
-  const result = {};
-  request.outputs.forEach((name, i) => {
-    result[name] = { shape: outputs[i].shape, data: Array.from(outputs[i].dataSync()) };
-  });
-  writeFileSync(outputPath, JSON.stringify(result));
+  const results = [];
+  for (const file of request.files) {
+    const raw = readFileSync(path.join(path.dirname(inputPath), file));
+    const pixels = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const input = tf.tensor(pixels, request.shape, "float32");
+    // executeAsync: detectors contain NonMaxSuppression, which TF.js only runs asynchronously.
+    let outputs = await model.executeAsync(input, request.outputs);
+    if (!Array.isArray(outputs)) outputs = [outputs];
+    const result = {};
+    request.outputs.forEach((name, i) => {
+      result[name] = { shape: outputs[i].shape, data: Array.from(outputs[i].dataSync()) };
+    });
+    results.push(result);
+    tf.dispose([input, ...outputs]);
+  }
+  writeFileSync(outputPath, JSON.stringify(results));
 }
 
 main().catch((error) => {

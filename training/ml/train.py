@@ -57,7 +57,7 @@ class TrainResult:
 class _Monitor(keras.callbacks.Callback):
     """Reports progress after every step and raises TrainingCancelled when asked to stop."""
 
-    def __init__(self, tracker: "_Tracker", phase: str, epochs: int, batch_size: int):
+    def __init__(self, tracker: _Tracker, phase: str, epochs: int, batch_size: int):
         super().__init__()
         self.tracker, self.phase, self.epochs, self.batch_size = tracker, phase, epochs, batch_size
         self.epoch = 0
@@ -173,17 +173,27 @@ def train_classifier(
     tracker.start_phase()
     monitor = _Monitor(tracker, "head", config.head_epochs, config.batch_size)
     head.fit(
-        features, labels, batch_size=config.batch_size, epochs=config.head_epochs,
-        shuffle=True, callbacks=[monitor], verbose=0,
+        features,
+        labels,
+        batch_size=config.batch_size,
+        epochs=config.head_epochs,
+        shuffle=True,
+        callbacks=[monitor],
+        verbose=0,
     )
     model = classifier_model.assemble(extractor, head)
     throughput = None
     if config.fine_tune_epochs:
         throughput = _fine_tune(model, backbone, data, config, tracker)
     return TrainResult(
-        kind=CLASSIFICATION, labels=data.labels, config=config, model=model,
-        trained_from_scratch=scratch, history=tracker.history,
-        seconds=time.perf_counter() - started, images_per_second=throughput,
+        kind=CLASSIFICATION,
+        labels=data.labels,
+        config=config,
+        model=model,
+        trained_from_scratch=scratch,
+        history=tracker.history,
+        seconds=time.perf_counter() - started,
+        images_per_second=throughput,
     )
 
 
@@ -194,9 +204,7 @@ def _train_features(
     size, bs = config.input_size, config.batch_size
     predict = tf.function(lambda images: extractor(images, training=False))
     clean = pipelines.classification_dataset(data.train, size, bs, config.seed, None, config.cache_images)
-    augmented = pipelines.classification_dataset(
-        data.train, size, bs, config.seed, config.augment, config.cache_images
-    )
+    augmented = pipelines.classification_dataset(data.train, size, bs, config.seed, config.augment, config.cache_images)
     per_pass = _steps_per_epoch(len(data.train), bs)
     batches = clean.concatenate(augmented.take(per_pass * (passes - 1)))
     features, labels = [], []
@@ -223,9 +231,12 @@ def _fine_tune(
     tracker.start_phase()
     monitor = _Monitor(tracker, "fine_tune", config.fine_tune_epochs, config.batch_size)
     model.fit(
-        dataset, epochs=config.fine_tune_epochs,
+        dataset,
+        epochs=config.fine_tune_epochs,
         steps_per_epoch=_steps_per_epoch(len(data.train), config.batch_size),
-        callbacks=[monitor], verbose=0,
+        shuffle=False,
+        callbacks=[monitor],
+        verbose=0,
     )
     return monitor.images_per_second()
 
@@ -235,7 +246,12 @@ def detector_training_dataset(data: TrainingSet, config: DetectorConfig) -> tf.d
     grid = config.input_size // STRIDE
     encode = functools.partial(encode_targets, num_classes=len(data.labels), grid=grid)
     return pipelines.detection_dataset(
-        data.train, config.input_size, config.batch_size, config.seed, encode, config.augment,
+        data.train,
+        config.input_size,
+        config.batch_size,
+        config.seed,
+        encode,
+        config.augment,
         config.cache_images,
     )
 
@@ -283,11 +299,20 @@ def train_detector(
     compile_detector(model, config, epochs * steps_per_epoch)
     monitor = _Monitor(tracker, "train", epochs, config.batch_size)
     model.fit(
-        detector_training_dataset(data, config), epochs=epochs, steps_per_epoch=steps_per_epoch,
-        callbacks=[monitor], verbose=0,
+        detector_training_dataset(data, config),
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,
+        callbacks=[monitor],
+        verbose=0,
     )
     return TrainResult(
-        kind=DETECTION, labels=data.labels, config=config, model=model,
-        trained_from_scratch=scratch, history=tracker.history,
-        seconds=time.perf_counter() - started, images_per_second=monitor.images_per_second(),
+        kind=DETECTION,
+        labels=data.labels,
+        config=config,
+        model=model,
+        trained_from_scratch=scratch,
+        history=tracker.history,
+        seconds=time.perf_counter() - started,
+        images_per_second=monitor.images_per_second(),
     )

@@ -24,9 +24,7 @@ def cell_centres(grid: int) -> tf.Tensor:
     return tf.stack([xs, ys], axis=-1)
 
 
-def encode_targets(
-    boxes: tf.Tensor, labels: tf.Tensor, num_classes: int, grid: int
-) -> dict[str, tf.Tensor]:
+def encode_targets(boxes: tf.Tensor, labels: tf.Tensor, num_classes: int, grid: int) -> dict[str, tf.Tensor]:
     """Boxes ``[N, 4]`` (normalised x, y, x2, y2) to ``heatmap [G, G, C]`` and
     ``box [G, G, 5]`` (target x, y, x2, y2 and a regression weight)."""
     # A zero-weight dummy box makes every reduction below safe for images without boxes.

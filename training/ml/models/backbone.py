@@ -23,9 +23,7 @@ def _weights_problem(weights: str | None) -> str | None:
     return None
 
 
-def mobilenet_v2(
-    input_size: int, alpha: float, weights: str | None, allow_scratch: bool
-) -> tuple[keras.Model, bool]:
+def mobilenet_v2(input_size: int, alpha: float, weights: str | None, allow_scratch: bool) -> tuple[keras.Model, bool]:
     """Return ``(backbone, trained_from_scratch)``.
 
     Training from random initialisation gives far worse models on small datasets, so it only

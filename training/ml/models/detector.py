@@ -44,15 +44,11 @@ def _neck(features: list, channels: int):
     return _conv_bn(p8, channels, 3, "smooth8", separable=True)
 
 
-def build_detector(
-    backbone: keras.Model, input_size: int, num_classes: int, channels: int = 64
-) -> keras.Model:
+def build_detector(backbone: keras.Model, input_size: int, num_classes: int, channels: int = 64) -> keras.Model:
     """Raw pixels (0..255) to ``{"heatmap": [G, G, C] sigmoid, "box": [G, G, 4] distances}``."""
     if input_size % 32:
         raise ValueError(f"detector input size must be a multiple of 32, got {input_size}")
-    taps = keras.Model(
-        backbone.input, [backbone.get_layer(n).output for n in FEATURE_LAYERS], name="backbone"
-    )
+    taps = keras.Model(backbone.input, [backbone.get_layer(n).output for n in FEATURE_LAYERS], name="backbone")
     image = keras.Input((input_size, input_size, 3), name="image")
     x = _neck(taps(preprocess()(image)), channels)
 

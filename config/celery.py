@@ -1,0 +1,38 @@
+"""The Celery app: `celery -A config worker -Q training` consumes training runs, `-Q jobs`
+dataset imports and exports.
+
+Configuration comes from Django settings (the CELERY_* names). The embedded default broker
+is kombu's filesystem transport, whose folders must exist before anyone sends or receives.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("annotator")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["training", "annotator", "annotator.datasets"])
+
+
+def ensure_broker_folders() -> None:
+    """Create the filesystem broker's folders; other brokers need nothing."""
+    options = app.conf.broker_transport_options or {}
+    for name in ("data_folder_in", "data_folder_out", "control_folder"):
+        if options.get(name):
+            Path(options[name]).mkdir(parents=True, exist_ok=True)
+
+
+@signals.worker_init.connect
+def _worker_folders(**kwargs: Any) -> None:
+    ensure_broker_folders()
+
+
+@signals.before_task_publish.connect
+def _publisher_folders(**kwargs: Any) -> None:
+    ensure_broker_folders()

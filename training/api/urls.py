@@ -1,0 +1,18 @@
+"""Run routes, included into the API's "api" namespace by annotator/api/urls.py."""
+
+from django.urls import path
+
+from training.api import views
+
+P = "projects/<int:project_id>/"
+R = P + "runs/<int:run_id>/"
+
+urlpatterns = [
+    path(P + "runs/", views.RunListView.as_view(), name="run-list"),
+    path(P + "runs/preflight/", views.PreflightView.as_view(), name="run-preflight"),
+    path(P + "runs/hyperparameters/", views.HyperParametersView.as_view(), name="run-hyperparameters"),
+    path(R, views.RunDetailView.as_view(), name="run-detail"),
+    path(R + "cancel/", views.RunCancelView.as_view(), name="run-cancel"),
+    path(R + "artifacts/", views.ArtifactListView.as_view(), name="run-artifacts"),
+    path(R + "artifacts/<slug:name>/", views.ArtifactDownloadView.as_view(), name="run-artifact"),
+]

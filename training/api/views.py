@@ -1,0 +1,158 @@
+"""REST endpoints for training runs, their pre-flight check and their artifacts.
+
+Every view declares its per-method actions through ProjectScopedMixin; reading runs also
+reaps the project's stale ones, so a dead worker's run never reads as "running".
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.api.errors import ApiError, error_response
+from annotator.api.views import ProjectScopedMixin
+from annotator.models import Project
+from annotator.permissions import Action
+from annotator.storage import project_bucket
+from training import reaper, services
+from training.api.serializers import ArtifactSerializer, RunCreateSerializer, RunDetailSerializer, RunSerializer
+from training.hyperparameters import HyperParametersSerializer
+from training.models import Run, RunKind, RunStatus
+from training.preflight import default_kind, run_preflight
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-id",)
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _kind(project: Project, value: str | None) -> str:
+    if not value:
+        return default_kind(project)
+    if value not in RunKind.values:
+        raise ApiError("invalid_kind", f"Unknown kind {value!r}; use one of {RunKind.values}.")
+    return value
+
+
+class RunListView(ProjectScopedMixin, generics.GenericAPIView):
+    actions = {"POST": Action.TRAIN}
+    serializer_class = RunSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        runs = Run.objects.filter(project=self.project).select_related("created_by")
+        for field, choices in (("status", RunStatus.values), ("kind", RunKind.values)):
+            if wanted := self.request.query_params.get(field):
+                if wanted not in choices:
+                    raise ApiError("invalid_filter", f"Unknown {field} {wanted!r}; use one of {choices}.")
+                runs = runs.filter(**{field: wanted})
+        return runs
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=RunStatus.values),
+                               OpenApiParameter("kind", str, enum=RunKind.values)])  # fmt: skip
+    def get(self, request: Request, project_id: int) -> Response:
+        reaper.reap(self.project)
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=RunCreateSerializer, responses={201: RunDetailSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        serializer = RunCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        kind = _kind(self.project, serializer.validated_data.get("kind"))
+        try:
+            run = services.create_run(self.project, request.user, kind, serializer.validated_data["hyperparameters"])
+        except services.PreflightFailed as exc:
+            check = exc.preflight.to_dict()
+            return error_response(
+                "preflight_failed", "The data is not ready for training; fix the problems listed.", 400,
+                problems=check["errors"], warnings=check["warnings"],
+            )  # fmt: skip
+        return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class PreflightView(ProjectScopedMixin, APIView):
+    """What a run of `kind` would train on, and what blocks it."""
+
+    actions = {"GET": Action.TRAIN}
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values)], responses={200: dict})
+    def get(self, request: Request, project_id: int) -> Response:
+        kind = _kind(self.project, request.query_params.get("kind"))
+        return Response(run_preflight(self.project, kind).to_dict())
+
+
+class HyperParametersView(ProjectScopedMixin, APIView):
+    """The defaults a run of `kind` gets for every hyper-parameter it is not given."""
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values)],
+                   responses={200: HyperParametersSerializer})  # fmt: skip
+    def get(self, request: Request, project_id: int) -> Response:
+        kind = _kind(self.project, request.query_params.get("kind"))
+        serializer = HyperParametersSerializer(data={}, context={"kind": kind})
+        serializer.is_valid(raise_exception=True)
+        return Response(serializer.validated_data)
+
+
+class _RunView(ProjectScopedMixin, APIView):
+    def get_run(self, run_id: int) -> Run:
+        reaper.reap(self.project)
+        return get_object_or_404(Run.objects.filter(project=self.project).select_related("created_by"), pk=run_id)
+
+
+class RunDetailView(_RunView):
+    serializer_class = RunDetailSerializer
+
+    def get(self, request: Request, project_id: int, run_id: int) -> Response:
+        return Response(RunDetailSerializer(self.get_run(run_id)).data)
+
+
+class RunCancelView(_RunView):
+    actions = {"POST": Action.TRAIN}
+
+    @extend_schema(request=None, responses={200: RunDetailSerializer})
+    def post(self, request: Request, project_id: int, run_id: int) -> Response:
+        try:
+            run = services.cancel_run(self.get_run(run_id))
+        except services.RunNotActive as exc:
+            raise ApiError(exc.code, str(exc), 409) from None
+        return Response(RunDetailSerializer(run).data)
+
+
+class ArtifactListView(_RunView):
+    actions = {"GET": Action.DOWNLOAD}
+    serializer_class = ArtifactSerializer
+
+    def get(self, request: Request, project_id: int, run_id: int) -> Response:
+        artifacts = self.get_run(run_id).artifacts.select_related("run")
+        return Response(ArtifactSerializer(artifacts, many=True).data)
+
+
+class ArtifactDownloadView(_RunView):
+    """An artifact's bytes: a presigned redirect on S3, a permission-checked stream locally."""
+
+    actions = {"GET": Action.DOWNLOAD}
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None})
+    def get(self, request: Request, project_id: int, run_id: int, name: str) -> Response:
+        artifact = get_object_or_404(self.get_run(run_id).artifacts, name=name)
+        bucket = project_bucket(self.project)
+        url = bucket.presigned_url(artifact.key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)
+        if url:
+            return HttpResponseRedirect(url)
+        filename = f"run-{run_id}-{artifact.filename}"
+        inline = artifact.content_type.startswith("image/")
+        response = FileResponse(
+            bucket.open(artifact.key), content_type=artifact.content_type, as_attachment=not inline, filename=filename
+        )
+        response["Cache-Control"] = "private, max-age=3600"
+        return response

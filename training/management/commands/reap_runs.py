@@ -1,0 +1,17 @@
+"""`manage.py reap_runs`: fail runs whose worker stopped sending heartbeats (for cron or ops)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from training.reaper import reap
+
+
+class Command(BaseCommand):
+    help = "Fail running runs whose heartbeat is older than ANNOTATOR_RUN_HEARTBEAT_TIMEOUT."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        failed = reap()
+        self.stdout.write(f"{len(failed)} stale runs failed" + (f": {', '.join(map(str, failed))}" if failed else "."))

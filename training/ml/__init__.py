@@ -1,0 +1,14 @@
+"""Pure-TensorFlow training for Annotator: no Django imports anywhere below this package.
+
+Plain data in, files and figures out:
+
+- ``dataset.TrainingSet`` / ``Sample`` / ``Box``: what to train on (local image paths).
+- ``config.ClassifierConfig`` / ``DetectorConfig``: hyper-parameters.
+- ``train.train(data, config, on_progress, should_cancel) -> TrainResult``.
+- ``evaluate``: accuracy and confusion matrix, per-class AP@0.5 and mAP, prediction pictures.
+- ``export.export_all(result, out_dir) -> ExportPaths``: SavedModel, TF.js, TFLite, Core ML.
+- ``verify.verify_exports(...)``: loads each export in its own runtime and compares.
+- ``pipeline.run_training(...)``: all of the above in one call.
+
+Importing this package is cheap; TensorFlow loads with the submodules that need it.
+"""

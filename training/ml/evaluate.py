@@ -1,0 +1,193 @@
+"""Held-out evaluation: accuracy and confusion matrix, per-class AP@0.5 and mAP, and
+sample pictures of predictions for the run page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageDraw
+
+from . import data as pipelines
+from .dataset import Sample
+
+ServeFn = Callable[[tf.Tensor], dict[str, tf.Tensor]]
+ALL_POINTS = "all_points"  # VOC 2010+ area under the monotone precision envelope
+COCO_101 = "coco_101"  # COCO's mean precision at 101 recall thresholds
+
+
+@dataclass(frozen=True)
+class ClassificationReport:
+    accuracy: float
+    confusion_matrix: list[list[int]]  # rows: true label, columns: predicted label
+    per_class_accuracy: dict[str, float | None]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DetectionReport:
+    map: float
+    ap_per_class: dict[str, float | None]  # None: the class has no ground truth here
+    iou_threshold: float
+    images: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def classification_report(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> ClassificationReport:
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
+    totals = matrix.sum(axis=1)
+    per_class = {name: (float(matrix[i, i] / totals[i]) if totals[i] else None) for i, name in enumerate(labels)}
+    accuracy = float(np.trace(matrix) / max(matrix.sum(), 1))
+    return ClassificationReport(accuracy, matrix.tolist(), per_class)
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between every box of ``a [N, 4]`` and ``b [M, 4]`` (x, y, x2, y2)."""
+    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=-1)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=-1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=-1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def average_precision(recall: np.ndarray, precision: np.ndarray, interpolation: str = ALL_POINTS) -> float:
+    """Area under the precision-recall curve after making precision monotone decreasing."""
+    envelope = np.maximum.accumulate(np.asarray(precision, float)[::-1])[::-1]
+    if interpolation == COCO_101:
+        index = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+        padded = np.concatenate([envelope, [0.0]])
+        return float(padded[np.minimum(index, len(envelope))].mean())
+    if interpolation != ALL_POINTS:
+        raise ValueError(f"unknown interpolation {interpolation!r}")
+    steps = np.diff(np.concatenate([[0.0], recall]))
+    return float(np.sum(steps * envelope))
+
+
+def _match_image(gt: np.ndarray, det: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy matching in score order to the best still-unmatched ground truth (as COCO does)."""
+    order = np.argsort(-scores, kind="mergesort")
+    ious = iou_matrix(det[order], gt)
+    matched = np.zeros(len(gt), bool)
+    true_positive = np.zeros(len(det), bool)
+    for rank, i in enumerate(order):
+        candidates = np.where(matched, -1.0, ious[rank]) if len(gt) else np.zeros(0)
+        if len(candidates) and candidates.max() >= iou_threshold:
+            matched[candidates.argmax()] = True
+            true_positive[i] = True
+    return true_positive
+
+
+def detection_report(
+    ground_truth: Sequence[tuple[np.ndarray, np.ndarray]],
+    detections: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    labels: Sequence[str],
+    iou_threshold: float = 0.5,
+    interpolation: str = ALL_POINTS,
+) -> DetectionReport:
+    """Per-class AP over images. ``ground_truth[i] = (boxes [N, 4], classes [N])`` and
+    ``detections[i] = (boxes [M, 4], classes [M], scores [M])``, boxes as x, y, x2, y2."""
+    ap: dict[str, float | None] = {}
+    for c, name in enumerate(labels):
+        hits, all_scores, positives = [], [], 0
+        for (gt_boxes, gt_cls), (boxes, cls, scores) in zip(ground_truth, detections, strict=True):
+            gt = np.asarray(gt_boxes, float).reshape(-1, 4)[np.asarray(gt_cls) == c]
+            keep = np.asarray(cls) == c
+            det, sc = np.asarray(boxes, float).reshape(-1, 4)[keep], np.asarray(scores, float)[keep]
+            positives += len(gt)
+            hits.append(_match_image(gt, det, sc, iou_threshold))
+            all_scores.append(sc)
+        if positives == 0:
+            ap[name] = None
+            continue
+        scores = np.concatenate(all_scores)
+        order = np.argsort(-scores, kind="mergesort")
+        tp = np.concatenate(hits)[order].astype(float)
+        cum_tp, cum_fp = np.cumsum(tp), np.cumsum(1.0 - tp)
+        recall = cum_tp / positives
+        precision = cum_tp / np.maximum(cum_tp + cum_fp, np.finfo(float).eps)
+        ap[name] = average_precision(recall, precision, interpolation) if len(tp) else 0.0
+    scored = [v for v in ap.values() if v is not None]
+    return DetectionReport(float(np.mean(scored)) if scored else 0.0, ap, iou_threshold, len(ground_truth))
+
+
+def _detections(outputs: dict[str, tf.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Serving outputs (batch 1, y/x order, padded) to valid x, y, x2, y2 boxes."""
+    count = int(outputs["num_detections"].numpy()[0])
+    yxyx = outputs["boxes"].numpy()[0, :count]
+    return (
+        yxyx[:, [1, 0, 3, 2]],
+        outputs["classes"].numpy()[0, :count].astype(int),
+        outputs["scores"].numpy()[0, :count],
+    )
+
+
+def evaluate_classifier(
+    serve: ServeFn, samples: Sequence[Sample], labels: Sequence[str], input_size: int
+) -> ClassificationReport:
+    images = pipelines.classification_images(samples, input_size, cache=False)
+    predicted = [int(np.argmax(serve(image[None])["probabilities"].numpy()[0])) for image, _ in images]
+    return classification_report([s.label for s in samples], predicted, labels)
+
+
+def evaluate_detector(
+    serve: ServeFn,
+    samples: Sequence[Sample],
+    labels: Sequence[str],
+    input_size: int,
+    iou_threshold: float = 0.5,
+) -> DetectionReport:
+    images = pipelines.detection_images(samples, input_size, cache=False)
+    detections = [_detections(serve(image[None])) for image, _, _ in images]
+    ground_truth = [
+        (np.array([[b.x, b.y, b.x2, b.y2] for b in s.boxes]), np.array([b.label for b in s.boxes])) for s in samples
+    ]
+    return detection_report(ground_truth, detections, labels, iou_threshold)
+
+
+def draw_predictions(
+    serve: ServeFn,
+    kind: str,
+    samples: Sequence[Sample],
+    labels: Sequence[str],
+    input_size: int,
+    out_dir: str | Path,
+    limit: int = 8,
+    min_score: float = 0.3,
+) -> list[Path]:
+    """PNG files of the first ``limit`` samples with predicted boxes or the top class."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples = list(samples)[:limit]
+    windows = [s.crop or (0.0, 0.0, 1.0, 1.0) for s in samples]
+    written = []
+    for i, (sample, window) in enumerate(zip(samples, windows, strict=True)):
+        model_input = pipelines.load_resized(tf.constant(sample.image_path), tf.constant(window), input_size)
+        outputs = serve(model_input[None])
+        picture = Image.fromarray(np.clip(model_input.numpy(), 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(picture)
+        if kind == "classification":
+            probabilities = outputs["probabilities"].numpy()[0]
+            best = int(np.argmax(probabilities))
+            draw.text((4, 4), f"{labels[best]} {probabilities[best]:.2f}", fill=(255, 255, 0))
+        else:
+            for box, cls, score in zip(*_detections(outputs), strict=True):
+                if score < min_score:
+                    continue
+                x, y, x2, y2 = (box * input_size).tolist()
+                draw.rectangle((x, y, x2, y2), outline=(255, 0, 0), width=2)
+                draw.text((x + 2, y + 2), f"{labels[cls]} {score:.2f}", fill=(255, 255, 0))
+        path = out_dir / f"prediction_{i:03d}.png"
+        picture.save(path)
+        written.append(path)
+    return written

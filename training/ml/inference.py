@@ -1,0 +1,49 @@
+"""The serving function shared by evaluation and every export format.
+
+Preprocessing (inside the Keras model) and, for detectors, box decoding and NMS live here,
+so evaluation measures exactly what clients will run and every client sends raw pixels.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from .dataset import CLASSIFICATION
+from .models.anchor_free import decode
+from .train import TrainResult
+
+INPUT_NAME = "image"
+CLASSIFIER_OUTPUTS = ("probabilities",)
+DETECTOR_OUTPUTS = ("boxes", "classes", "num_detections", "scores")
+
+
+class InferenceModule(tf.Module):
+    """``serve(image)``: float32 ``[1, S, S, 3]`` RGB in 0..255 to named outputs."""
+
+    def __init__(self, result: TrainResult):
+        super().__init__()
+        self.model = result.model
+        self.kind = result.kind
+        self.config = result.config
+        size = result.config.input_size
+        spec = tf.TensorSpec([1, size, size, 3], tf.float32, name=INPUT_NAME)
+        self.serve = tf.function(self._serve, input_signature=[spec])
+
+    def _serve(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        outputs = self.model(image, training=False)
+        if self.kind == CLASSIFICATION:
+            return {"probabilities": outputs}
+        config = self.config
+        return decode(
+            outputs["heatmap"],
+            outputs["box"],
+            max_detections=config.max_detections,
+            pre_nms_top_k=config.pre_nms_top_k,
+            score_threshold=config.score_threshold,
+            iou_threshold=config.iou_threshold,
+        )
+
+
+def output_names(kind: str) -> tuple[str, ...]:
+    """Output names in the order TensorFlow flattens them (sorted keys)."""
+    return CLASSIFIER_OUTPUTS if kind == CLASSIFICATION else DETECTOR_OUTPUTS

@@ -1,0 +1,82 @@
+"""One call for the worker: train, evaluate, draw samples, export, verify.
+
+A run only counts as succeeded when this returns; any failure raises an ``MLError``
+subclass (or the underlying error) for the worker to record on the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import data as pipelines
+from .config import ClassifierConfig, DetectorConfig
+from .dataset import CLASSIFICATION, Sample, TrainingSet
+from .errors import TrainingCancelled
+from .evaluate import draw_predictions, evaluate_classifier, evaluate_detector
+from .export import ExportPaths, export_all
+from .inference import InferenceModule
+from .train import CancelFn, ProgressFn, train
+from .verify import verify_exports
+
+
+@dataclass
+class RunResult:
+    kind: str
+    labels: tuple[str, ...]
+    trained_from_scratch: bool
+    evaluation: dict | None  # None when the training set has no validation split
+    exports: ExportPaths
+    verification: dict[str, dict]
+    sample_images: list[Path] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+def run_training(
+    data: TrainingSet,
+    config: ClassifierConfig | DetectorConfig,
+    workdir: str | Path,
+    node_root: str | Path,
+    on_progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+    verify_images: int = 3,
+) -> RunResult:
+    """Artifacts go to ``workdir/model*``, prediction pictures to ``workdir/samples``;
+    ``node_root`` is the directory whose ``node_modules`` holds @tensorflow/tfjs."""
+    workdir = Path(workdir)
+    result = train(data, config, on_progress, should_cancel)
+    serve = InferenceModule(result).serve
+    evaluation, pictures = None, []
+    if data.validation:
+        evaluate = evaluate_classifier if data.kind == CLASSIFICATION else evaluate_detector
+        evaluation = evaluate(serve, data.validation, data.labels, config.input_size).to_dict()
+        pictures = draw_predictions(
+            serve, data.kind, data.validation, data.labels, config.input_size, workdir / "samples"
+        )
+    if should_cancel is not None and should_cancel():
+        raise TrainingCancelled("cancelled before export")
+    exports = export_all(result, workdir)
+    images = sample_images(data.kind, (data.validation or data.train)[:verify_images], config.input_size)
+    verification = verify_exports(exports, data.kind, config.input_size, images, node_root)
+    return RunResult(
+        kind=data.kind,
+        labels=data.labels,
+        trained_from_scratch=result.trained_from_scratch,
+        evaluation=evaluation,
+        exports=exports,
+        verification=verification,
+        sample_images=pictures,
+        history=result.history,
+        train_seconds=result.seconds,
+    )
+
+
+def sample_images(kind: str, samples: Sequence[Sample], size: int) -> list[np.ndarray]:
+    """Model-sized float32 pixels of ``samples``, as a client would send them."""
+    if kind == CLASSIFICATION:
+        return [image.numpy() for image, _ in pipelines.classification_images(samples, size, cache=False)]
+    return [image.numpy() for image, _, _ in pipelines.detection_images(samples, size, cache=False)]

@@ -1,0 +1,137 @@
+"""The worker's one conversation with training/ml: plain data in, files and figures out.
+
+Turns a snapshot manifest plus local image paths into training/ml's `TrainingSet` and
+config, then trains, evaluates on the validation split, exports the four formats, loads
+each back in its own runtime, and draws sample predictions. Imports TensorFlow, so only
+the worker imports this module, and only when it trains.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# tensorflowjs imports TensorFlow Decision Forests, whose welcome banner imports IPython (not
+# installed) whenever stdout is not a terminal or file, as under a Celery worker's log proxy.
+os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+
+import tensorflow as tf
+
+from training.ml import data as pipelines
+from training.ml.config import AugmentConfig, ClassifierConfig, DetectorConfig
+from training.ml.dataset import CLASSIFICATION, Box, Sample, TrainingSet, crops_as_classification
+from training.ml.errors import TrainingCancelled
+from training.ml.evaluate import draw_predictions, evaluate_classifier, evaluate_detector
+from training.ml.export import export_all
+from training.ml.inference import InferenceModule
+from training.ml.train import ProgressFn, train
+from training.ml.verify import verify_exports
+
+VERIFY_IMAGES = 3
+SAMPLE_PREDICTIONS = 6
+NO_AUGMENTATION = AugmentConfig(horizontal_flip=False, scale_crop=False, color_jitter=False)
+
+
+@dataclass
+class Outcome:
+    exports: dict[str, Path]
+    predictions: list[Path]
+    metrics: dict
+    history: list[dict] = field(default_factory=list)
+
+
+def training_set(manifest: dict, paths: dict[int, Path]) -> TrainingSet:
+    """The snapshot as training/ml's plain description, images pointing at the local cache."""
+    splits: dict[str, list[Sample]] = {"train": [], "validation": []}
+    for image in manifest["images"]:
+        path = str(paths[image["id"]])
+        if "boxes" in image:
+            boxes = tuple(Box(x, y, x2, y2, int(label)) for x, y, x2, y2, label in image["boxes"])
+            splits[image["split"]].append(Sample(path, boxes=boxes))
+        else:
+            splits[image["split"]].append(Sample(path, label=int(image["label"])))
+    if manifest["kind"] == CLASSIFICATION and manifest["source"] == "boxes":
+        splits = {name: crops_as_classification(samples) for name, samples in splits.items()}
+    return TrainingSet(manifest["kind"], tuple(manifest["labels"]), tuple(splits["train"]), tuple(splits["validation"]))
+
+
+def make_config(kind: str, params: dict, train_size: int, weights: str) -> ClassifierConfig | DetectorConfig:
+    """training/ml's config from the run's stored hyper-parameters."""
+    common = {
+        "input_size": params["input_size"],
+        "alpha": params["alpha"],
+        "weights": weights,
+        "allow_scratch": params["allow_scratch"],
+        "batch_size": params["batch_size"],
+        "learning_rate": params["learning_rate"],
+        "seed": params["seed"],
+    }
+    if not params["augment"]:
+        common["augment"] = NO_AUGMENTATION
+    if kind == CLASSIFICATION:
+        copies = ClassifierConfig.feature_augment_copies if params["augment"] else 0
+        epochs = params["epochs"] or _classifier_epochs(params["steps"], train_size, params["batch_size"], copies)
+        return ClassifierConfig(
+            **common, head_epochs=epochs, fine_tune_epochs=params["fine_tune_epochs"], feature_augment_copies=copies
+        )
+    return DetectorConfig(**common, epochs=params["epochs"] or DetectorConfig.epochs, steps=params["steps"])
+
+
+def _classifier_epochs(steps: int, train_size: int, batch_size: int, copies: int) -> int:
+    """A step budget as head epochs: the classifier's head trains on (1 + copies) feature sets."""
+    per_epoch = max(math.ceil(train_size * (1 + copies) / batch_size), 1)
+    return max(round(steps / per_epoch), 1)
+
+
+def run(
+    data: TrainingSet,
+    config: ClassifierConfig | DetectorConfig,
+    work_dir: Path,
+    node_root: Path,
+    on_progress: ProgressFn,
+    should_cancel: Callable[[], bool],
+    on_phase: Callable[[str], None],
+) -> Outcome:
+    """Train, evaluate, export, verify and draw; raises training/ml's errors unchanged."""
+    result = train(data, config, on_progress, should_cancel)
+    _stop_if(should_cancel)
+    on_phase("evaluating")
+    serve = InferenceModule(result).serve
+    size = config.input_size
+    if data.kind == CLASSIFICATION:
+        report = evaluate_classifier(serve, data.validation, data.labels, size).to_dict()
+    else:
+        report = evaluate_detector(serve, data.validation, data.labels, size).to_dict()
+    predictions = draw_predictions(serve, data.kind, data.validation, data.labels, size, work_dir / "predictions",
+                                   limit=SAMPLE_PREDICTIONS)  # fmt: skip
+    _stop_if(should_cancel)
+    on_phase("exporting")
+    paths = export_all(result, work_dir / "export")
+    _stop_if(should_cancel)
+    on_phase("verifying exports")
+    samples = (data.validation or data.train)[:VERIFY_IMAGES]
+    verification = verify_exports(paths, data.kind, size, [_model_input(s, size) for s in samples], node_root)
+    metrics = {
+        **report,
+        "labels": list(data.labels),
+        "train_samples": len(data.train),
+        "validation_samples": len(data.validation),
+        "training_seconds": round(result.seconds, 2),
+        "images_per_second": result.images_per_second,
+        "trained_from_scratch": result.trained_from_scratch,
+        "verification": verification,
+    }
+    return Outcome(exports=paths.all(), predictions=predictions, metrics=metrics, history=result.history)
+
+
+def _model_input(sample: Sample, size: int) -> tf.Tensor:
+    window = tf.constant(sample.crop or (0.0, 0.0, 1.0, 1.0))
+    return pipelines.load_resized(tf.constant(sample.image_path), window, size).numpy()
+
+
+def _stop_if(should_cancel: Callable[[], bool]) -> None:
+    if should_cancel():
+        raise TrainingCancelled("cancelled")

@@ -1,0 +1,77 @@
+"""Pages: a project's runs with the Train form, one run live, and runs side by side."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from annotator.access import project_page
+from annotator.models import Project, Role
+from annotator.permissions import Action, role_allows
+from training import reaper
+from training.hyperparameters import validated
+from training.models import Run, RunKind
+from training.preflight import default_kind
+
+MAX_COMPARED = 8
+
+
+@project_page({"GET": Action.VIEW})
+def run_list(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
+    reaper.reap(project)
+    base_id = request.GET.get("from", "")
+    base = Run.objects.filter(project=project, pk=int(base_id)).first() if base_id.isdigit() else None
+    kind = base.kind if base else default_kind(project)
+    context = {
+        "project": project,
+        "role": role,
+        "runs": Run.objects.filter(project=project).select_related("created_by")[:200],
+        "can_train": role_allows(role, Action.TRAIN, project),
+        "kind": kind,
+        "kinds": RunKind.choices,
+        "base": base,
+        "params": base.hyperparameters if base else validated(kind, {}),
+    }
+    return render(request, "training/run_list.html", context)
+
+
+@project_page({"GET": Action.VIEW})
+def run_detail(request: HttpRequest, project: Project, role: Role, run_id: int) -> HttpResponse:
+    reaper.reap(project)
+    run = get_object_or_404(Run.objects.filter(project=project).select_related("created_by"), pk=run_id)
+    artifacts = list(run.artifacts.all())
+    context = {
+        "project": project,
+        "run": run,
+        "can_train": role_allows(role, Action.TRAIN, project),
+        "can_download": role_allows(role, Action.DOWNLOAD, project),
+        "downloads": [a for a in artifacts if not a.name.startswith("prediction_")],
+        "predictions": [a for a in artifacts if a.name.startswith("prediction_")],
+        "matrix": _confusion_rows(run.metrics),
+        "per_class": sorted(_per_class(run).items()),
+    }
+    return render(request, "training/run_detail.html", context)
+
+
+def _confusion_rows(metrics: dict) -> list[tuple[str, list[int]]]:
+    """(true label, counts per predicted label) for the template's table."""
+    matrix = metrics.get("confusion_matrix") or []
+    return list(zip(metrics.get("labels", []), matrix, strict=False))
+
+
+@project_page({"GET": Action.VIEW})
+def run_compare(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
+    ids = [int(i) for i in request.GET.getlist("run") if i.isdigit()][:MAX_COMPARED]
+    runs = list(Run.objects.filter(project=project, pk__in=ids).order_by("id"))
+    if not runs:
+        raise Http404("Pick the runs to compare on the runs page.")
+    keys = sorted({key for run in runs for key in run.hyperparameters})
+    rows = [(key, [run.hyperparameters.get(key) for run in runs]) for key in keys]
+    labels = sorted({label for run in runs for label in _per_class(run)})
+    per_class = [(label, [_per_class(run).get(label) for run in runs]) for label in labels]
+    context = {"project": project, "runs": runs, "rows": rows, "per_class": per_class}
+    return render(request, "training/run_compare.html", context)
+
+
+def _per_class(run: Run) -> dict:
+    return run.metrics.get("ap_per_class") or run.metrics.get("per_class_accuracy") or {}
