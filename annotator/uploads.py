@@ -107,12 +107,13 @@ def validate_image(data: bytes, *, max_pixels: int, max_bytes: int, thumbnail_si
             "image_too_large",
             f"The image is {width}x{height} pixels; at most {max_pixels:,} pixels are accepted.",
         )
+    # Before the thumbnail: JPEG draft mode shrinks `image.size` to the reduced decoding scale.
+    oriented_width, oriented_height = _oriented_size(image)
     try:
         # Scaled JPEG decoding still consumes the whole entropy-coded stream, so truncation shows here.
         thumbnail = _thumbnail(image, thumbnail_size)
     except (OSError, SyntaxError, ValueError) as exc:
         raise UploadRejected("corrupt_image", f"The image is truncated or corrupt ({exc}).") from None
-    oriented_width, oriented_height = _oriented_size(image)
     return ValidatedImage(
         data=data,
         width=oriented_width,

@@ -10,8 +10,9 @@ seconds to load), and the Example message is small enough to encode by hand:
     *List    { repeated <type> value = 1 [packed for float and int64]; }
 
 A TFRecord is `uint64 length, uint32 masked_crc32c(length), data,
-uint32 masked_crc32c(data)`, little-endian; CRC32C (Castagnoli) is table-driven,
-eight bytes per step.
+uint32 masked_crc32c(data)`, little-endian. CRC32C (Castagnoli) comes from the
+google-crc32c C extension when it is installed (GB/s); the table-driven fallback
+here (eight bytes per step, ~18 MB/s) keeps the module dependency-free.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 from typing import BinaryIO
+
+try:
+    import google_crc32c
+except ImportError:  # the pure-Python fallback below is used instead
+    google_crc32c = None
 
 _POLY = 0x82F63B78  # CRC32C, reflected
 _MASK_DELTA = 0xA282EAD8
@@ -43,7 +49,7 @@ def _make_tables() -> list[list[int]]:
 _T = _make_tables()
 
 
-def crc32c(data: bytes) -> int:
+def python_crc32c(data: bytes) -> int:
     """CRC32C of `data` (slicing-by-8: one table lookup per byte, eight per step)."""
     t0, t1, t2, t3, t4, t5, t6, t7 = _T
     crc = 0xFFFFFFFF
@@ -63,6 +69,11 @@ def crc32c(data: bytes) -> int:
     for byte in data[body:]:
         crc = t0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
+
+
+# google-crc32c ships its own slow pure-Python fallback on platforms without a wheel; ours is faster.
+_NATIVE = google_crc32c is not None and google_crc32c.implementation == "c"
+crc32c = google_crc32c.value if _NATIVE else python_crc32c
 
 
 def masked_crc32c(data: bytes) -> int:

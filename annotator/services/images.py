@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from annotator.archives import ArchiveError, iter_members
+from annotator.buckets.writeback import mark_annotations_changed
 from annotator.events import broadcast
 from annotator.models import Image, Project
 from annotator.storage import Bucket, BucketError, project_bucket
@@ -51,6 +52,21 @@ def clean_name(name: str) -> str:
     return key
 
 
+def check_image(data: bytes) -> ValidatedImage:
+    """`validate_image` under this instance's limits: what every way in (upload, import) applies."""
+    return validate_image(
+        data,
+        max_pixels=settings.ANNOTATOR_MAX_IMAGE_PIXELS,
+        max_bytes=settings.ANNOTATOR_MAX_UPLOAD_BYTES,
+        thumbnail_size=settings.ANNOTATOR_THUMBNAIL_SIZE,
+    )
+
+
+def thumbnail_key(sha256: str) -> str:
+    """Thumbnails are named by content, so identical images share one."""
+    return f"{THUMBNAIL_PREFIX}{sha256}.jpg"
+
+
 def _free_key(project: Project, key: str) -> str:
     """`key`, or `key` with a numeric suffix when another image already uses it."""
     stem, ext = posixpath.splitext(key)
@@ -66,10 +82,10 @@ def _store(project: Project, bucket: Bucket, user: User, name: str, image: Valid
     if existing:
         return UploadOutcome(name, "duplicate", "duplicate", f"Same content as {existing.key}.", existing)
     key = _free_key(project, clean_name(name))
-    thumbnail_key = f"{THUMBNAIL_PREFIX}{image.sha256}.jpg"
+    thumbnail = thumbnail_key(image.sha256)
     bucket.put(key, image.data, image.content_type)
     try:
-        bucket.put(thumbnail_key, image.thumbnail, "image/jpeg")
+        bucket.put(thumbnail, image.thumbnail, "image/jpeg")
         with transaction.atomic():
             row = Image.objects.create(
                 project=project,
@@ -79,7 +95,7 @@ def _store(project: Project, bucket: Bucket, user: User, name: str, image: Valid
                 sha256=image.sha256,
                 size_bytes=len(image.data),
                 content_type=image.content_type,
-                thumbnail_key=thumbnail_key,
+                thumbnail_key=thumbnail,
                 uploaded_by=user,
             )
             broadcast(project.pk, "image.created", {"id": row.pk, "key": row.key})
@@ -114,12 +130,7 @@ def add_images(project: Project, user: User, files: Iterable[tuple[str, BinaryIO
         try:
             if isinstance(data, UploadRejected):
                 raise data
-            validated = validate_image(
-                data,
-                max_pixels=settings.ANNOTATOR_MAX_IMAGE_PIXELS,
-                max_bytes=settings.ANNOTATOR_MAX_UPLOAD_BYTES,
-                thumbnail_size=settings.ANNOTATOR_THUMBNAIL_SIZE,
-            )
+            validated = check_image(data)
             outcomes.append(_store(project, bucket, user, name, validated))
         except UploadRejected as exc:
             outcomes.append(UploadOutcome(name, "error", exc.code, exc.message))
@@ -137,6 +148,7 @@ def delete_image(image: Image) -> None:
     with transaction.atomic():
         image.delete()
         broadcast(project_id, "image.deleted", {"id": image_id})
+        mark_annotations_changed(project_id)
     bucket.delete(key)
     if thumbnail_key and not Image.objects.filter(project_id=project_id, thumbnail_key=thumbnail_key).exists():
         bucket.delete(thumbnail_key)

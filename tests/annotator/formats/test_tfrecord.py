@@ -12,7 +12,7 @@ from PIL import Image
 
 from annotator.formats import Box, Dataset, DatasetImage, read_dataset, tfrecord, write_dataset
 from annotator.formats.split import stratified_split
-from annotator.formats.tfexample import crc32c
+from annotator.formats.tfexample import crc32c, python_crc32c
 
 from .helpers import PLAYING_CARDS, png_bytes
 
@@ -21,8 +21,9 @@ from .helpers import PLAYING_CARDS, png_bytes
     ("data", "crc"),
     [(b"", 0), (b"123456789", 0xE3069283), (bytes(32), 0x8A9136AA), (bytes(range(32)), 0x46DD794E)],
 )
-def test_crc32c_known_values(data: bytes, crc: int) -> None:
-    assert crc32c(data) == crc
+@pytest.mark.parametrize("implementation", [crc32c, python_crc32c], ids=["chosen", "pure-python"])
+def test_crc32c_known_values(implementation, data: bytes, crc: int) -> None:
+    assert implementation(data) == crc
 
 
 def _single_label(counts: dict[str, int]) -> Dataset:
