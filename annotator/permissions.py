@@ -6,9 +6,9 @@ and PermissionDenied only for members whose role lacks the action.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import TextChoices
 from django.http import Http404
-from django.core.exceptions import PermissionDenied
 
 from annotator.models import Project, Role
 

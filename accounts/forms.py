@@ -1,0 +1,94 @@
+"""Account forms: login behind the rate limit, sign-up, profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts import ratelimit
+from accounts.models import User
+
+
+class RateLimitedLoginForm(AuthenticationForm):
+    """Says plainly when an account is locked for this address, before checking the password."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "E-mail or password is wrong. The password is case-sensitive.",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username") or ""
+        if email and ratelimit.is_locked(email, ratelimit.client_ip(self.request)):
+            raise forms.ValidationError(
+                "Too many failed attempts. Wait %(minutes)s minutes or reset your password.",
+                code="rate_limited",
+                params={"minutes": ratelimit.lockout_minutes()},
+            )
+        return super().clean()
+
+
+class PasswordPairForm(forms.Form):
+    """A display name and a new password typed twice, checked by the configured validators."""
+
+    display_name = forms.CharField(max_length=150, required=False, help_text="What teammates see.")
+    password1 = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def account_email(self) -> str:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        password1, password2 = data.get("password1"), data.get("password2")
+        if password1 and password2:
+            if password1 != password2:
+                self.add_error("password2", "The two passwords differ.")
+            else:
+                candidate = User(email=self.account_email(), display_name=data.get("display_name", ""))
+                try:
+                    password_validation.validate_password(password1, candidate)
+                except forms.ValidationError as exc:
+                    self.add_error("password1", exc)
+        return data
+
+
+class InvitedSignupForm(PasswordPairForm):
+    """Sign-up through an invitation: the address is the invited one and cannot be changed."""
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def account_email(self) -> str:
+        return self.email
+
+
+class OpenSignupForm(PasswordPairForm):
+    """Sign-up when the operator opened registration."""
+
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    field_order = ["email", "display_name", "password1", "password2"]
+
+    def account_email(self) -> str:
+        return self.cleaned_data.get("email", "")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this address exists: log in or reset your password.")
+        return email
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["display_name"]
+        help_texts = {"display_name": "What teammates see; empty means the first part of your e-mail address."}

@@ -1,0 +1,48 @@
+"""Forms of the Team pages."""
+
+from __future__ import annotations
+
+from django import forms
+
+from annotator.models import Project, Role
+from teams.services.invitations import INVITABLE_ROLES, MAX_ADDRESSES, parse_addresses
+
+_ROLE_CHOICES = [(r.value, r.label) for r in INVITABLE_ROLES]
+
+
+class InviteForm(forms.Form):
+    emails = forms.CharField(
+        label="E-mail addresses",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ada@example.com, grace@example.com"}),
+        help_text=f"Separate addresses with commas, spaces or new lines; up to {MAX_ADDRESSES} at once.",
+    )
+    role = forms.ChoiceField(choices=_ROLE_CHOICES, initial=Role.ANNOTATOR)
+
+    def clean_emails(self) -> list[str]:
+        addresses = parse_addresses(self.cleaned_data["emails"])
+        if not addresses:
+            raise forms.ValidationError("Enter at least one e-mail address.")
+        if len(addresses) > MAX_ADDRESSES:
+            raise forms.ValidationError(f"Invite at most {MAX_ADDRESSES} addresses at once.")
+        return addresses
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=_ROLE_CHOICES)
+
+
+class TransferForm(forms.Form):
+    user = forms.IntegerField()
+
+
+class DeleteProjectForm(forms.Form):
+    name = forms.CharField(label="Type the project's name to confirm")
+
+    def __init__(self, *args: object, project: Project, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_name(self) -> str:
+        if self.cleaned_data["name"].strip() != self.project.name:
+            raise forms.ValidationError("That is not this project's name.")
+        return self.cleaned_data["name"]
