@@ -1,0 +1,194 @@
+"""The project websocket: presence, live drafts, and the project's broadcast events.
+
+The socket is never a persistence path: annotations are written through the REST
+API only, and a reconnecting client resyncs from it. What travels here is
+ephemeral (who looks at which image, a box being dragged) plus the events that
+`annotator.events.broadcast` sends after a commit.
+
+Permissions come from the same table as the API (`project_for`): checked at
+connect and again for every message a client sends, so a member who is removed
+or demoted loses access on their next message, not at their next login.
+
+Presence needs no shared store: a joining socket asks the group to re-announce,
+every socket answers the newcomer directly, and a leaving socket says goodbye.
+That works unchanged on the in-memory layer and on Redis across processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from annotator.events import project_group
+from annotator.models import Image
+from annotator.permissions import Action, project_for
+
+# Close codes in the application range (4000-4999): clients tell "log in" from "no access".
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_NOT_MEMBER = 4404
+# Outbound events re-check membership at most this often; inbound messages always do.
+EVENT_RECHECK_SECONDS = 5.0
+MAX_DRAFT_BOXES = 50
+
+
+class MessageRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@database_sync_to_async
+def _authorise(user: Any, project_id: int, action: Action, image_id: int | None = None) -> str:
+    """The member's role if they may do `action` (and the image is in the project)."""
+    _project, role = project_for(user, project_id, action)
+    if image_id is not None and not Image.objects.filter(project_id=project_id, pk=image_id).exists():
+        raise MessageRefused("unknown_image", "That image is not in this project.")
+    return str(role)
+
+
+def _image_id(content: dict) -> int | None:
+    image = content.get("image")
+    if image is None:
+        return None
+    if isinstance(image, bool) or not isinstance(image, int) or image <= 0:
+        raise MessageRefused("invalid_message", "'image' must be an image id.")
+    return image
+
+
+def _draft_boxes(content: dict) -> list[dict]:
+    """A dragged box's outline, validated so nothing but numbers reaches other browsers."""
+    boxes = content.get("boxes", [])
+    if not isinstance(boxes, list) or len(boxes) > MAX_DRAFT_BOXES:
+        raise MessageRefused("invalid_message", f"'boxes' must be a list of at most {MAX_DRAFT_BOXES}.")
+    clean = []
+    for box in boxes:
+        try:
+            coords = [float(box[k]) for k in ("x", "y", "x2", "y2")]
+            label = int(box["label"])
+            uid = str(box["id"])[:36]
+        except (KeyError, TypeError, ValueError):
+            raise MessageRefused("invalid_message", "Each draft box needs id, label, x, y, x2, y2.") from None
+        if not all(math.isfinite(c) and -0.01 <= c <= 1.01 for c in coords):
+            raise MessageRefused("invalid_message", "Draft coordinates are normalised to 0..1.")
+        clean.append({"id": uid, "label": label, **dict(zip(("x", "y", "x2", "y2"), coords, strict=True))})
+    return clean
+
+
+class ProjectConsumer(AsyncJsonWebsocketConsumer):
+    """One socket per browser tab on a project's labelling page."""
+
+    async def connect(self) -> None:
+        self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
+        self.user = self.scope.get("user")
+        self.image: int | None = None
+        self.joined = False
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        try:
+            await _authorise(self.user, self.project_id, Action.VIEW)
+        except Http404:
+            await self.close(code=CLOSE_NOT_MEMBER)
+            return
+        self.group = project_group(self.project_id)
+        self.checked_at = time.monotonic()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True
+        await self.accept()
+        await self.send_json({"type": "hello", "channel": self.channel_name, "user": self._who()})
+        await self.channel_layer.group_send(self.group, {"type": "presence.sync", "channel": self.channel_name})
+
+    async def disconnect(self, code: int) -> None:
+        if not self.joined:
+            return
+        await self.channel_layer.group_send(self.group, {"type": "presence.left", "channel": self.channel_name})
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    def _who(self) -> dict:
+        return {"id": self.user.pk, "name": self.user.name}
+
+    # --- messages from the browser -------------------------------------------------
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._refuse("invalid_message", "Messages are JSON objects with a 'type'.")
+            return
+        handler = {"ping": self._ping, "presence": self._presence, "draft": self._draft}.get(content["type"])
+        if handler is None:
+            await self._refuse("unknown_message", f"Unknown message type {content['type']!r}.")
+            return
+        try:
+            await handler(content)
+        except Http404:
+            await self._refuse("not_member", "You are no longer a member of this project.")
+            await self.close(code=CLOSE_NOT_MEMBER)
+        except PermissionDenied as exc:
+            await self._refuse("forbidden", str(exc))
+        except MessageRefused as exc:
+            await self._refuse(exc.code, exc.message)
+
+    async def _refuse(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+    async def _ping(self, content: dict) -> None:
+        await _authorise(self.user, self.project_id, Action.VIEW)
+        await self.send_json({"type": "pong"})
+
+    async def _presence(self, content: dict) -> None:
+        image = _image_id(content)
+        await _authorise(self.user, self.project_id, Action.VIEW, image)
+        self.image = image
+        await self.channel_layer.group_send(self.group, self._presence_message())
+
+    async def _draft(self, content: dict) -> None:
+        """Someone's box in mid-drag, shown to the others before it is saved."""
+        image = _image_id(content)
+        if image is None:
+            raise MessageRefused("invalid_message", "A draft names its image.")
+        boxes = _draft_boxes(content)
+        await _authorise(self.user, self.project_id, Action.ANNOTATE, image)
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": "draft.update", "channel": self.channel_name, "user": self._who(), "image": image, "boxes": boxes},
+        )
+
+    def _presence_message(self) -> dict:
+        return {"type": "presence.update", "channel": self.channel_name, "user": self._who(), "image": self.image}
+
+    # --- messages from the group ---------------------------------------------------
+
+    async def presence_sync(self, message: dict) -> None:
+        """A newcomer asks; answer them directly with where this socket is."""
+        if message["channel"] != self.channel_name:
+            await self.channel_layer.send(message["channel"], self._presence_message())
+
+    async def presence_update(self, message: dict) -> None:
+        if message["channel"] != self.channel_name:
+            await self.send_json({"type": "presence", **{k: message[k] for k in ("channel", "user", "image")}})
+
+    async def presence_left(self, message: dict) -> None:
+        if message["channel"] != self.channel_name:
+            await self.send_json({"type": "left", "channel": message["channel"]})
+
+    async def draft_update(self, message: dict) -> None:
+        if message["channel"] != self.channel_name:
+            await self.send_json({"type": "draft", **{k: message[k] for k in ("channel", "user", "image", "boxes")}})
+
+    async def project_event(self, message: dict) -> None:
+        """A committed change (annotations, images); forwarded while the user is still a member."""
+        about_me = message["event"].startswith("membership.") and message["payload"].get("user") == self.user.pk
+        if about_me or time.monotonic() - self.checked_at > EVENT_RECHECK_SECONDS:
+            try:
+                await _authorise(self.user, self.project_id, Action.VIEW)
+            except Http404:
+                await self.close(code=CLOSE_NOT_MEMBER)
+                return
+            self.checked_at = time.monotonic()
+        await self.send_json({"type": "event", "event": message["event"], "payload": message["payload"]})

@@ -1,0 +1,54 @@
+// The stage's camera: image pixels to screen (CSS) pixels, zoom about a point, pan, fit.
+
+const MIN_SCALE = 0.02;
+const MAX_SCALE = 40;
+
+export class View {
+  scale = 1;
+  tx = 0;
+  ty = 0;
+  /** Image size in pixels. */
+  w = 1;
+  h = 1;
+  /** Stage size in CSS pixels. */
+  cw = 1;
+  ch = 1;
+
+  setImage(w: number, h: number): void {
+    this.w = w;
+    this.h = h;
+  }
+
+  fit(): void {
+    this.scale = Math.min(this.cw / this.w, this.ch / this.h) * 0.98;
+    this.tx = (this.cw - this.w * this.scale) / 2;
+    this.ty = (this.ch - this.h * this.scale) / 2;
+  }
+
+  zoomAt(factor: number, sx = this.cw / 2, sy = this.ch / 2): void {
+    const scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale * factor));
+    const f = scale / this.scale;
+    this.tx = sx - (sx - this.tx) * f;
+    this.ty = sy - (sy - this.ty) * f;
+    this.scale = scale;
+  }
+
+  pan(dx: number, dy: number): void {
+    this.tx += dx;
+    this.ty += dy;
+  }
+
+  /** Screen point to normalised image coordinates (may fall outside 0..1). */
+  toNorm(sx: number, sy: number): [number, number] {
+    return [(sx - this.tx) / this.scale / this.w, (sy - this.ty) / this.scale / this.h];
+  }
+
+  toScreen(nx: number, ny: number): [number, number] {
+    return [nx * this.w * this.scale + this.tx, ny * this.h * this.scale + this.ty];
+  }
+
+  /** One screen pixel in normalised units, per axis. */
+  pixel(): [number, number] {
+    return [1 / (this.w * this.scale), 1 / (this.h * this.scale)];
+  }
+}
