@@ -37,7 +37,7 @@ var:
 run: install build var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runall $(HOST):$(PORT)
 
 test: install build browser
 	$(BIN)/python -m pytest

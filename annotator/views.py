@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from annotator.access import project_page
+from annotator.formats import READERS, WRITERS
 from annotator.forms import ProjectForm
 from annotator.models import Membership, Project, Role
 from annotator.permissions import Action, role_allows
@@ -37,5 +38,10 @@ def project_detail(request: HttpRequest, project: Project, role: Role) -> HttpRe
         "role": role,
         "can_upload": role_allows(role, Action.UPLOAD, project),
         "can_delete": role_allows(role, Action.DELETE_IMAGES, project),
+        "can_review": role_allows(role, Action.REVIEW, project),
+        "can_manage": role_allows(role, Action.MANAGE_MEMBERS, project),
+        "can_manage_storage": role_allows(role, Action.MANAGE_PROJECT, project),
+        "import_formats": READERS,
+        "export_formats": WRITERS,
     }
     return render(request, "annotator/project_detail.html", context)

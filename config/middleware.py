@@ -40,6 +40,34 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        policy = self.policy
+        if origin := _project_storage_origin(request, response):
+            policy = policy.replace("img-src ", f"img-src {origin} ", 1)
         # The API docs page loads its renderer from the app's own static files.
-        response.headers.setdefault("Content-Security-Policy", self.policy)
+        response.headers.setdefault("Content-Security-Policy", policy)
         return response
+
+
+def _project_storage_origin(request: HttpRequest, response: HttpResponse) -> str | None:
+    """A project page's images come by presigned URL from the project's own bucket, when it has one.
+
+    Only pages the view served (200), so nobody learns another project's endpoint from a 404.
+    """
+    match = getattr(request, "resolver_match", None)
+    if response.status_code != 200 or not match or "project_id" not in match.kwargs:
+        return None
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return None
+    from annotator.models import StorageConnection
+
+    found = (
+        StorageConnection.objects.filter(project_id=match.kwargs["project_id"])
+        .values_list("endpoint_url", "addressing_style")
+        .first()
+    )
+    if not found:
+        return None
+    parts = urlsplit(found[0])
+    origin = f"{parts.scheme}://{parts.netloc}"
+    # Virtual-host addressing puts the bucket in the host name: bucket.s3.example.com.
+    return origin if found[1] == "path" else f"{origin} {parts.scheme}://*.{parts.netloc}"

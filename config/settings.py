@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "annotator",
+    "teams",
+    "training",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +123,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
+# Failed logins allowed per (account, client address) before it must wait out the lockout.
+ANNOTATOR_LOGIN_MAX_FAILURES = env_int("ANNOTATOR_LOGIN_MAX_FAILURES", 5)
+ANNOTATOR_LOGIN_LOCKOUT_SECONDS = env_int("ANNOTATOR_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Without it, accounts are created only by accepting an invitation (or by an operator).
+ANNOTATOR_OPEN_REGISTRATION = env_bool("ANNOTATOR_OPEN_REGISTRATION", False)
+ANNOTATOR_INVITATION_DAYS = env_int("ANNOTATOR_INVITATION_DAYS", 7)
 ANNOTATOR_ADMIN_EMAIL = env_str("ANNOTATOR_ADMIN_EMAIL", "admin@example.com")
 ANNOTATOR_ADMIN_PASSWORD = env_str("ANNOTATOR_ADMIN_PASSWORD", "")
 
@@ -142,6 +151,18 @@ ANNOTATOR_S3 = {
     "addressing_style": env_choice("ANNOTATOR_S3_ADDRESSING_STYLE", "path", {"path", "virtual", "auto"}),
 }
 ANNOTATOR_PRESIGNED_URL_SECONDS = env_int("ANNOTATOR_PRESIGNED_URL_SECONDS", 300)
+# Per-project bucket connections (docs/buckets.md). Fernet keys, comma-separated, first encrypts;
+# empty derives one from SECRET_KEY.
+ANNOTATOR_ENCRYPTION_KEY = env_str("ANNOTATOR_ENCRYPTION_KEY", "")
+# Project endpoints on private or loopback addresses (a MinIO on the LAN); link-local and
+# cloud metadata addresses are refused whatever this says.
+ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS = env_bool("ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS", False)
+# "thread": sync jobs run in a thread of the web process; "celery": on workers consuming "storage".
+ANNOTATOR_STORAGE_JOBS = env_choice("ANNOTATOR_STORAGE_JOBS", "thread", {"thread", "celery"})
+ANNOTATOR_SYNC_READ_THREADS = env_int("ANNOTATOR_SYNC_READ_THREADS", 16)
+ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT = env_int("ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT", 120)
+# _annotations.json is written back once annotations have been quiet for this many seconds.
+ANNOTATOR_ANNOTATIONS_WRITE_DELAY = env_int("ANNOTATOR_ANNOTATIONS_WRITE_DELAY", 30)
 
 # --- Uploads -------------------------------------------------------------------
 
@@ -151,9 +172,59 @@ ANNOTATOR_ZIP_MAX_ENTRIES = env_int("ANNOTATOR_ZIP_MAX_ENTRIES", 5000)
 ANNOTATOR_ZIP_MAX_TOTAL_BYTES = env_int("ANNOTATOR_ZIP_MAX_TOTAL_BYTES", 2 * 1024**3)
 ANNOTATOR_ZIP_MAX_RATIO = env_int("ANNOTATOR_ZIP_MAX_RATIO", 200)
 ANNOTATOR_THUMBNAIL_SIZE = env_int("ANNOTATOR_THUMBNAIL_SIZE", 320)
+# Dataset imports and exports (docs/datasets.md): small ones run in the request, larger ones on
+# Celery's "jobs" queue; a running job silent for longer than the timeout is failed.
+ANNOTATOR_INLINE_IMPORT_MAX_BYTES = env_int("ANNOTATOR_INLINE_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+ANNOTATOR_INLINE_EXPORT_MAX_IMAGES = env_int("ANNOTATOR_INLINE_EXPORT_MAX_IMAGES", 300)
+ANNOTATOR_DATASET_JOB_HEARTBEAT_TIMEOUT = env_int("ANNOTATOR_DATASET_JOB_HEARTBEAT_TIMEOUT", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("ANNOTATOR_MAX_FILES_PER_REQUEST", 200)
+
+# --- Training runs and their workers (Celery) ------------------------------------
+
+# Production names a Redis or RabbitMQ broker; without one, a filesystem queue under var/
+# needs no server and works across processes on one machine (`make run` starts a worker).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "filesystem://"
+ANNOTATOR_CELERY_DIR = env_path("ANNOTATOR_CELERY_DIR", VAR_DIR / "celery")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(ANNOTATOR_CELERY_DIR / "queue"),
+        "data_folder_out": str(ANNOTATOR_CELERY_DIR / "queue"),
+        "control_folder": str(ANNOTATOR_CELERY_DIR / "control"),
+        "polling_interval": 0.5,
+    }
+    if CELERY_BROKER_URL.startswith("filesystem:")
+    else {}
+)
+# The run's database row holds every outcome; nothing reads Celery results.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ROUTES = {
+    "training.tasks.*": {"queue": "training"},
+    "annotator.tasks.*": {"queue": "storage"},
+    # Dataset imports and exports (docs/datasets.md): never stuck behind a training run.
+    "annotator.datasets.tasks.*": {"queue": "jobs"},
+}
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {"reap-stale-runs": {"task": "training.tasks.reap_stale_runs", "schedule": 15.0}}
+if ANNOTATOR_STORAGE_JOBS == "celery":
+    # Bucket housekeeping (docs/buckets.md): reaper, debounced _annotations.json, periodic syncs.
+    CELERY_BEAT_SCHEDULE["storage-tick"] = {"task": "annotator.tasks.storage_tick", "schedule": 10.0}
+
+# A running run whose worker has not written a heartbeat for this long is failed.
+ANNOTATOR_RUN_HEARTBEAT_TIMEOUT = env_int("ANNOTATOR_RUN_HEARTBEAT_TIMEOUT", 45)
+ANNOTATOR_RUN_HEARTBEAT_INTERVAL = env_int("ANNOTATOR_RUN_HEARTBEAT_INTERVAL", 10)
+# Pre-flight minimums: labelled images per class (classification), boxes per class (detection).
+ANNOTATOR_MIN_IMAGES_PER_CLASS = env_int("ANNOTATOR_MIN_IMAGES_PER_CLASS", 5)
+ANNOTATOR_MIN_BOXES_PER_CLASS = env_int("ANNOTATOR_MIN_BOXES_PER_CLASS", 10)
+# Backbone weights: a local Keras .h5 file, or "imagenet" for Keras' download (needs internet).
+ANNOTATOR_BACKBONE_WEIGHTS = env_str("ANNOTATOR_BACKBONE_WEIGHTS", "") or "imagenet"
+# Workers cache the images they train on here, keyed by sha256.
+ANNOTATOR_TRAINING_CACHE_DIR = env_path("ANNOTATOR_TRAINING_CACHE_DIR", VAR_DIR / "cache" / "training")
+# Where node_modules with @tensorflow/tfjs lives, to load each TF.js export back before a run succeeds.
+ANNOTATOR_NODE_ROOT = env_path("ANNOTATOR_NODE_ROOT", BASE_DIR)
 
 # --- E-mail --------------------------------------------------------------------
 
@@ -209,4 +280,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # botocore's DEBUG records print request headers, access key IDs included: never below INFO.
+    "loggers": {"botocore": {"level": "INFO"}, "boto3": {"level": "INFO"}, "s3transfer": {"level": "INFO"}},
 }

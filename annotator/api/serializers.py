@@ -7,7 +7,7 @@ import math
 from django.urls import reverse
 from rest_framework import serializers
 
-from annotator.models import Image, Label, Project, ProjectType
+from annotator.models import Image, Label, Project, ProjectType, ReviewEvent
 from annotator.services.annotations import AnnotationSet, BoxData
 
 MAX_BOXES_PER_IMAGE = 2000
@@ -62,17 +62,33 @@ def image_urls(image: Image) -> dict[str, str]:
     }
 
 
+class ReviewSerializer(serializers.ModelSerializer):
+    """A review decision; `image_version` older than the image's version means it was edited since."""
+
+    reviewer = serializers.IntegerField(source="reviewer_id", read_only=True, allow_null=True)
+    reviewer_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReviewEvent
+        fields = ["id", "decision", "comment", "reviewer", "reviewer_name", "image_version", "created_at"]
+        read_only_fields = fields
+
+    def get_reviewer_name(self, review: ReviewEvent) -> str:
+        return review.reviewer.name if review.reviewer else ""
+
+
 class ImageSerializer(serializers.ModelSerializer):
     labels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     box_count = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    review = ReviewSerializer(source="last_review", read_only=True, allow_null=True)
 
     class Meta:
         model = Image
         fields = [
             "id", "key", "width", "height", "status", "version", "negative", "labels",
-            "box_count", "sha256", "size_bytes", "url", "thumbnail_url", "created_at", "annotated_at",
+            "box_count", "sha256", "size_bytes", "url", "thumbnail_url", "created_at", "annotated_at", "review",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -150,5 +166,6 @@ __all__ = [
     "LabelSerializer",
     "ProjectCreateSerializer",
     "ProjectSerializer",
+    "ReviewSerializer",
     "annotations_payload",
 ]

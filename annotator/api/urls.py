@@ -1,8 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from annotator.api import views
+from annotator.api import dataset_views, review, storage_views, views
 
 app_name = "api"
 
@@ -23,4 +23,17 @@ urlpatterns = [
     path(I + "annotations/", views.AnnotationsView.as_view(), name="image-annotations"),
     path(I + "file/", views.ImageFileView.as_view(), name="image-file"),
     path(I + "thumbnail/", views.ImageThumbnailView.as_view(), name="image-thumbnail"),
+    path(I + "review/", review.ImageReviewView.as_view(), name="image-review"),
+    path("storage/test/", storage_views.ConnectionTestView.as_view(), name="storage-test"),
+    path(P + "storage/", storage_views.ProjectStorageView.as_view(), name="project-storage"),
+    path(P + "storage/test/", storage_views.ProjectStorageTestView.as_view(), name="project-storage-test"),
+    path(P + "sync/", storage_views.SyncListView.as_view(), name="sync-list"),
+    path(P + "sync/<int:job_id>/", storage_views.SyncDetailView.as_view(), name="sync-detail"),
+    path(P + "annotations-file/", storage_views.AnnotationsFileView.as_view(), name="annotations-file"),
+    path(P + "imports/", dataset_views.ImportListView.as_view(), name="import-list"),
+    path(P + "imports/<int:import_id>/", dataset_views.ImportDetailView.as_view(), name="import-detail"),
+    path(P + "exports/", dataset_views.ExportListView.as_view(), name="export-list"),
+    path(P + "exports/<int:export_id>/", dataset_views.ExportDetailView.as_view(), name="export-detail"),
+    path(P + "exports/<int:export_id>/download/", dataset_views.ExportDownloadView.as_view(), name="export-download"),
+    path("", include("training.api.urls")),
 ]

@@ -25,6 +25,9 @@ from annotator.api.serializers import (
     ProjectCreateSerializer,
     ProjectSerializer,
 )
+from annotator.api.storage_serializers import create_project_from_storage_block
+from annotator.buckets.thumbnails import ensure_thumbnail
+from annotator.buckets.writeback import mark_annotations_changed
 from annotator.models import Box, Image, ImageStatus, Membership, Project, ProjectType
 from annotator.permissions import Action, project_for
 from annotator.services import images as image_service
@@ -58,7 +61,7 @@ class ProjectListView(generics.ListCreateAPIView):
     serializer_class = ProjectSerializer
     pagination_class = None
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         return Project.objects.for_user(self.request.user).order_by("-created_at")
 
     def get_serializer_context(self) -> dict:
@@ -69,7 +72,12 @@ class ProjectListView(generics.ListCreateAPIView):
     def post(self, request: Request) -> Response:
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = create_project(request.user, serializer.validated_data["name"], serializer.validated_data["type"])
+        name, type_ = serializer.validated_data["name"], serializer.validated_data["type"]
+        if request.data.get("storage") is not None:
+            # A project bound to the admin's own bucket, first sync queued (docs/buckets.md).
+            project = create_project_from_storage_block(request.user, name, type_, request.data["storage"])
+        else:
+            project = create_project(request.user, name, type_)
         if "annotators_create_labels" in serializer.validated_data:
             project.annotators_create_labels = serializer.validated_data["annotators_create_labels"]
             project.save(update_fields=["annotators_create_labels"])
@@ -129,16 +137,19 @@ class LabelDetailView(ProjectScopedMixin, APIView):
         if self.project.labels.exclude(pk=label.pk).filter(name__iexact=serializer.validated_data.get("name", "")).exists():
             raise ApiError("label_exists", "Another label already has this name.", 409)
         serializer.save()
+        mark_annotations_changed(self.project.pk)
         return Response(serializer.data)
 
     def delete(self, request: Request, project_id: int, label_id: int) -> Response:
         get_object_or_404(self.project.labels, pk=label_id).delete()
+        mark_annotations_changed(self.project.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 _FILTERS = [
-    OpenApiParameter("status", str, enum=[s.value for s in ImageStatus]),
+    OpenApiParameter("status", str, description=f"One or more of {ImageStatus.values}, comma-separated."),
     OpenApiParameter("label", int, description="Images carrying this label (boxes or class)."),
+    OpenApiParameter("missing", bool, description="true: only images whose object left the bucket (default false)."),
 ]
 
 
@@ -147,13 +158,20 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
     serializer_class = ImageSerializer
     parser_classes = [MultiPartParser]
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         images = Image.objects.filter(project=self.project)
         params = self.request.query_params
+        # Objects gone from the bucket keep their annotations but leave the default grid.
+        missing = params.get("missing", "false")
+        if missing not in ("true", "false"):
+            raise ApiError("invalid_filter", "missing must be true or false.")
+        images = images.filter(missing=missing == "true")
         if wanted := params.get("status"):
-            if wanted not in ImageStatus.values:
-                raise ApiError("invalid_filter", f"Unknown status {wanted!r}; use one of {ImageStatus.values}.")
-            images = images.filter(status=wanted)
+            # Several statuses, comma-separated: an annotator's queue is "unlabelled,rejected".
+            statuses = wanted.split(",")
+            if unknown := [w for w in statuses if w not in ImageStatus.values]:
+                raise ApiError("invalid_filter", f"Unknown status {unknown[0]!r}; use one of {ImageStatus.values}.")
+            images = images.filter(status__in=statuses)
         if label := params.get("label"):
             if not label.isdigit():
                 raise ApiError("invalid_filter", "label must be a label id.")
@@ -162,7 +180,7 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
             else:
                 tagged = Box.objects.filter(image=OuterRef("pk"), label_id=int(label))
             images = images.filter(Exists(tagged))
-        return images.prefetch_related("labels")
+        return images.select_related("last_review__reviewer").prefetch_related("labels")
 
     @extend_schema(parameters=_FILTERS)
     def get(self, request: Request, project_id: int) -> Response:
@@ -205,19 +223,21 @@ class ImageCountsView(ProjectScopedMixin, APIView):
     """How many images are in each status and carry each label: the filter bar's numbers."""
 
     def get(self, request: Request, project_id: int) -> Response:
-        images = Image.objects.filter(project=self.project)
+        images = Image.objects.present().filter(project=self.project)
         by_status = dict(images.order_by().values_list("status").annotate(n=Count("id")))
+        present = {"image__project": self.project, "image__missing": False}
         if self.project.type == ProjectType.CLASSIFICATION:
-            rows = Image.labels.through.objects.filter(image__project=self.project).values_list("label_id")
+            rows = Image.labels.through.objects.filter(**present).values_list("label_id")
             by_label = dict(rows.order_by().annotate(n=Count("image_id", distinct=True)))
         else:
-            rows = Box.objects.filter(image__project=self.project).values_list("label_id")
+            rows = Box.objects.filter(**present).values_list("label_id")
             by_label = dict(rows.order_by().annotate(n=Count("image_id", distinct=True)))
         statuses = {s: by_status.get(s, 0) for s in ImageStatus.values}
         labelled = sum(n for s, n in statuses.items() if s != ImageStatus.UNLABELLED)
         return Response(
             {"all": sum(statuses.values()), "labelled_total": labelled, "status": statuses,
-             "labels": {str(k): v for k, v in by_label.items()}}
+             "labels": {str(k): v for k, v in by_label.items()},
+             "missing": Image.objects.filter(project=self.project, missing=True).count()}
         )  # fmt: skip
 
 
@@ -293,12 +313,12 @@ class _ImageBytesView(ProjectScopedMixin, APIView):
     @extend_schema(responses={(200, "image/*"): bytes, 302: None})
     def get(self, request: Request, project_id: int, image_id: int) -> Response:
         image = get_object_or_404(self.project.images, pk=image_id)
-        key = getattr(image, self.which) or image.key
+        key = ensure_thumbnail(image) if self.which == "thumbnail_key" else image.key
         bucket = project_bucket(self.project)
         url = bucket.presigned_url(key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)
         if url:
             return HttpResponseRedirect(url)
-        content_type = "image/jpeg" if self.which == "thumbnail_key" else image.content_type
+        content_type = image.content_type if key == image.key else "image/jpeg"
         response = FileResponse(bucket.open(key), content_type=content_type)
         response["Cache-Control"] = "private, max-age=3600"
         return response

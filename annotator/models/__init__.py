@@ -1,12 +1,24 @@
 from annotator.models.activity import AnnotationEvent, ReviewDecision, ReviewEvent
+from annotator.models.datasets import ExportJob, ImportJob, JobStatus
 from annotator.models.image import Box, Image, ImageStatus
 from annotator.models.project import Label, Membership, Project, ProjectType, Role
+from annotator.models.storage import (
+    AddressingStyle,
+    StorageConnection,
+    SyncJob,
+    SyncStatus,
+    UnreadableObject,
+)
 
 __all__ = [
+    "AddressingStyle",
     "AnnotationEvent",
     "Box",
+    "ExportJob",
     "Image",
     "ImageStatus",
+    "ImportJob",
+    "JobStatus",
     "Label",
     "Membership",
     "Project",
@@ -14,4 +26,8 @@ __all__ = [
     "ReviewDecision",
     "ReviewEvent",
     "Role",
+    "StorageConnection",
+    "SyncJob",
+    "SyncStatus",
+    "UnreadableObject",
 ]

@@ -17,6 +17,12 @@ class ImageStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ImageQuerySet(models.QuerySet["Image"]):
+    def present(self) -> ImageQuerySet:
+        """Images whose object is still in the bucket: the grid and training see only these."""
+        return self.filter(missing=False)
+
+
 class Image(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
     # The object's key relative to the project's prefix; also its display name.
@@ -27,6 +33,12 @@ class Image(models.Model):
     size_bytes = models.PositiveBigIntegerField(default=0)
     content_type = models.CharField(max_length=50, default="image/jpeg")
     thumbnail_key = models.CharField(max_length=1024, blank=True)
+    # The object's ETag when last read: a bucket sync notices a replaced object by its change.
+    etag = models.CharField(max_length=200, blank=True)
+    # The object vanished from the bucket: annotations are kept, training and the grid skip it.
+    missing = models.BooleanField(default=False)
+    # The last bucket sync whose listing saw the object; the others are the missing ones.
+    seen_by_sync = models.PositiveBigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=ImageStatus.choices, default=ImageStatus.UNLABELLED)
     # Bumped by every accepted annotation write; a write names the version it started from.
     version = models.PositiveIntegerField(default=0)
@@ -49,6 +61,8 @@ class Image(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["key"]

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from annotator.buckets.writeback import mark_annotations_changed
 from annotator.events import broadcast
 from annotator.models import AnnotationEvent, Box, Image, ImageStatus, Label, ProjectType
 
@@ -97,6 +98,7 @@ def save_annotations(
         _replace_boxes(image, data.boxes, user)
         image.labels.set(data.label_ids)
         AnnotationEvent.objects.create(project_id=image.project_id, image=image, user=user)
+        mark_annotations_changed(image.project_id)
         image.refresh_from_db()
         broadcast(image.project_id, "annotations.changed", {"image": image.pk, "version": image.version})
     return image

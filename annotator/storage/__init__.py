@@ -36,5 +36,9 @@ def default_bucket(name: str | None = None, prefix: str = "") -> Bucket:
 
 
 def project_bucket(project: Project) -> Bucket:
-    """The bucket holding this project's images, scoped to its prefix."""
+    """The bucket holding this project's images, scoped to its prefix: the project's own
+    connection (docs/buckets.md) when it has one, else the instance's storage."""
+    connection = getattr(project, "storage", None)
+    if connection is not None:
+        return S3Bucket(connection.s3_settings(), project.bucket, project.prefix)
     return default_bucket(project.bucket or None, project.prefix)

@@ -1,0 +1,96 @@
+"""Shapes of a project's bucket connection, its sync jobs and its `_annotations.json` state.
+
+Credentials are write-only: accepted on input, never part of any output.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import User
+from annotator.api.errors import ApiError
+from annotator.buckets.connections import ConnectionInput, ConnectionInvalid, create_project_from_bucket
+from annotator.models import AddressingStyle, Project, StorageConnection, SyncJob
+
+
+class ConnectionInputSerializer(serializers.Serializer):
+    endpoint_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    region = serializers.CharField(max_length=64, required=False, default="us-east-1")
+    bucket = serializers.CharField(max_length=255)
+    prefix = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    addressing_style = serializers.ChoiceField(choices=AddressingStyle.choices, default=AddressingStyle.PATH)
+    access_key_id = serializers.CharField(
+        max_length=256, write_only=True, required=False, allow_blank=True, default="", trim_whitespace=True
+    )
+    secret_access_key = serializers.CharField(
+        max_length=256, write_only=True, required=False, allow_blank=True, default="", trim_whitespace=False,
+        style={"input_type": "password"},
+    )  # fmt: skip
+    sync_interval_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=0)
+
+    def to_input(self) -> ConnectionInput:
+        return ConnectionInput(**self.validated_data)
+
+
+class StorageConnectionSerializer(serializers.ModelSerializer):
+    """What an admin sees of a connection: where it points and how write-back stands, no secrets."""
+
+    connected = serializers.SerializerMethodField()
+    bucket = serializers.CharField(source="project.bucket")
+    prefix = serializers.CharField(source="project.prefix")
+    has_credentials = serializers.SerializerMethodField()
+    annotations_file = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StorageConnection
+        fields = [
+            "connected", "endpoint_url", "region", "bucket", "prefix", "addressing_style", "sync_interval_minutes",
+            "has_credentials", "annotations_file", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_connected(self, connection: StorageConnection) -> bool:
+        return True
+
+    def get_has_credentials(self, connection: StorageConnection) -> bool:
+        return bool(connection.access_key_id_encrypted and connection.secret_access_key_encrypted)
+
+    def get_annotations_file(self, connection: StorageConnection) -> dict:
+        return {
+            "dirty": connection.annotations_dirty,
+            "changed_at": connection.annotations_changed_at,
+            "written_at": connection.annotations_written_at,
+            "error": connection.annotations_write_error,
+        }
+
+
+class SyncJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncJob
+        fields = [
+            "id", "project", "status", "requested_by", "listed", "added", "replaced", "missing", "restored",
+            "skipped", "header_reads", "annotations_imported", "problems", "error",
+            "heartbeat_at", "started_at", "finished_at", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checks = serializers.ListField(child=serializers.DictField())
+
+
+def invalid(exc: ConnectionInvalid) -> ApiError:
+    return ApiError(exc.code, exc.message, 400, field=exc.field)
+
+
+def create_project_from_storage_block(user: User, name: str, type_: str, block: object) -> Project:
+    """POST /projects/ with a "storage" object: validate it, then create, bind and queue the first sync."""
+    serializer = ConnectionInputSerializer(data=block)
+    if not serializer.is_valid():
+        raise ApiError("invalid", "Some fields are invalid; see details.", 400, details={"storage": serializer.errors})
+    try:
+        project, _ = create_project_from_bucket(user, name, type_, serializer.to_input())
+    except ConnectionInvalid as exc:
+        raise invalid(exc) from None
+    return project

@@ -1,0 +1,147 @@
+"""REST endpoints for a project's own bucket: connection, test, sync, `_annotations.json`.
+
+Managing storage is Action.MANAGE_PROJECT (owners and admins); any member may watch
+a sync's progress.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.api.errors import ApiError
+from annotator.api.storage_serializers import (
+    ConnectionInputSerializer,
+    ConnectionTestSerializer,
+    StorageConnectionSerializer,
+    SyncJobSerializer,
+    invalid,
+)
+from annotator.api.views import ProjectScopedMixin
+from annotator.buckets.connections import ConnectionInput, ConnectionInvalid, save_connection, test_input
+from annotator.buckets.crypto import CredentialsUnreadable
+from annotator.buckets.sync import SyncAlreadyRunning, start_sync
+from annotator.buckets.writeback import WriteBusy, write_annotations_file
+from annotator.models import Project, StorageConnection
+from annotator.permissions import Action
+
+RECENT_JOBS = 10
+
+
+def _connection(project: Project) -> StorageConnection:
+    connection = getattr(project, "storage", None)
+    if connection is None:
+        raise ApiError("not_connected", "This project uses the instance's storage, not a bucket of its own.", 409)
+    return connection
+
+
+def _input(request: Request) -> ConnectionInput:
+    serializer = ConnectionInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.to_input()
+
+
+def _test(data: ConnectionInput, project: Project | None = None) -> Response:
+    try:
+        return Response(test_input(data, project))
+    except ConnectionInvalid as exc:
+        raise invalid(exc) from None
+    except CredentialsUnreadable as exc:
+        raise ApiError(exc.code, str(exc), 409) from None
+
+
+class ConnectionTestView(APIView):
+    """Test a bucket before creating a project from it."""
+
+    @extend_schema(request=ConnectionInputSerializer, responses=ConnectionTestSerializer)
+    def post(self, request: Request) -> Response:
+        return _test(_input(request))
+
+
+class ProjectStorageView(ProjectScopedMixin, APIView):
+    """The project's bucket connection. PUT binds the project to a bucket (credentials write-only)."""
+
+    actions = {"GET": Action.MANAGE_PROJECT, "PUT": Action.MANAGE_PROJECT}
+
+    @extend_schema(responses=StorageConnectionSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        connection = getattr(self.project, "storage", None)
+        if connection is None:
+            return Response({"connected": False})
+        return Response(StorageConnectionSerializer(connection).data)
+
+    @extend_schema(request=ConnectionInputSerializer, responses=StorageConnectionSerializer)
+    def put(self, request: Request, project_id: int) -> Response:
+        try:
+            connection = save_connection(self.project, _input(request))
+        except ConnectionInvalid as exc:
+            raise invalid(exc) from None
+        except CredentialsUnreadable as exc:
+            raise ApiError(exc.code, str(exc), 409) from None
+        return Response(StorageConnectionSerializer(connection).data)
+
+
+class ProjectStorageTestView(ProjectScopedMixin, APIView):
+    """Test the saved connection, or changed values with the stored credentials filling blanks."""
+
+    actions = {"POST": Action.MANAGE_PROJECT}
+
+    @extend_schema(request=ConnectionInputSerializer, responses=ConnectionTestSerializer)
+    def post(self, request: Request, project_id: int) -> Response:
+        if request.data:
+            return _test(_input(request), self.project)
+        connection = _connection(self.project)
+        data = ConnectionInput(
+            bucket=self.project.bucket, prefix=self.project.prefix, endpoint_url=connection.endpoint_url,
+            region=connection.region, addressing_style=connection.addressing_style,
+        )  # fmt: skip
+        return _test(data, self.project)
+
+
+class SyncListView(ProjectScopedMixin, APIView):
+    """Recent syncs of the project's bucket (newest first); POST starts one."""
+
+    actions = {"POST": Action.MANAGE_PROJECT}
+
+    @extend_schema(responses=SyncJobSerializer(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        jobs = self.project.sync_jobs.all()[:RECENT_JOBS]
+        return Response(SyncJobSerializer(jobs, many=True).data)
+
+    @extend_schema(request=None, responses={202: SyncJobSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        _connection(self.project)
+        try:
+            job = start_sync(self.project, request.user)
+        except SyncAlreadyRunning as exc:
+            raise ApiError(exc.code, str(exc), 409, job=SyncJobSerializer(exc.job).data) from None
+        return Response(SyncJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SyncDetailView(ProjectScopedMixin, APIView):
+    @extend_schema(responses=SyncJobSerializer)
+    def get(self, request: Request, project_id: int, job_id: int) -> Response:
+        return Response(SyncJobSerializer(get_object_or_404(self.project.sync_jobs, pk=job_id)).data)
+
+
+class AnnotationsFileView(ProjectScopedMixin, APIView):
+    """The bucket's `_annotations.json`: GET says whether it is up to date, POST writes it now."""
+
+    actions = {"POST": Action.MANAGE_PROJECT}
+
+    @extend_schema(responses=StorageConnectionSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        return Response(StorageConnectionSerializer(_connection(self.project)).data["annotations_file"])
+
+    @extend_schema(request=None, responses=StorageConnectionSerializer)
+    def post(self, request: Request, project_id: int) -> Response:
+        _connection(self.project)
+        try:
+            connection = write_annotations_file(self.project)
+        except WriteBusy as exc:
+            raise ApiError(exc.code, str(exc), 409) from None
+        return Response(StorageConnectionSerializer(connection).data["annotations_file"])

@@ -1,0 +1,35 @@
+"""Storage housekeeping, run every few seconds by Celery beat or this process's ticker thread."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Max
+from django.utils import timezone
+
+from annotator.buckets.sync import SyncAlreadyRunning, reap_stale_syncs, start_sync
+from annotator.buckets.writeback import write_quiet_files
+from annotator.models import StorageConnection
+
+
+def start_due_syncs() -> list[int]:
+    """Queue a sync for every project whose periodic interval has passed since its last one."""
+    started = []
+    connections = StorageConnection.objects.filter(sync_interval_minutes__gt=0).select_related("project")
+    for connection in connections.annotate(last_sync=Max("project__sync_jobs__created_at")):
+        due_at = (connection.last_sync or connection.created_at) + timedelta(minutes=connection.sync_interval_minutes)
+        if due_at > timezone.now():
+            continue
+        try:
+            start_sync(connection.project)
+        except SyncAlreadyRunning:
+            continue
+        started.append(connection.project_id)
+    return started
+
+
+def tick() -> None:
+    """Fail silent jobs, write quiet `_annotations.json` files, start periodic syncs."""
+    reap_stale_syncs()
+    write_quiet_files()
+    start_due_syncs()

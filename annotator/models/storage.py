@@ -1,0 +1,146 @@
+"""A project's own S3-compatible bucket, the jobs that sync it, and objects it could not read."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from annotator.buckets.crypto import decrypt, encrypt
+from annotator.models.project import Project
+from annotator.storage import S3Settings
+
+
+class AddressingStyle(models.TextChoices):
+    PATH = "path", "Path (endpoint/bucket/key): MinIO, Ceph, most self-hosted"
+    VIRTUAL = "virtual", "Virtual host (bucket.endpoint/key): AWS, IBM COS"
+    AUTO = "auto", "Let the client decide"
+
+
+class StorageConnection(models.Model):
+    """How to reach a project's bucket. The bucket name and prefix stay on the project.
+
+    Credentials are stored encrypted (ANNOTATOR_ENCRYPTION_KEY) and never leave the
+    server: the API takes them but never returns them.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="storage")
+    endpoint_url = models.CharField(max_length=500)
+    region = models.CharField(max_length=64, default="us-east-1")
+    addressing_style = models.CharField(max_length=10, choices=AddressingStyle.choices, default=AddressingStyle.PATH)
+    access_key_id_encrypted = models.TextField()
+    secret_access_key_encrypted = models.TextField()
+    # 0 = only when someone presses Sync; otherwise the scheduler syncs this often.
+    sync_interval_minutes = models.PositiveIntegerField(default=0)
+    # Write-back of _annotations.json: every annotation change bumps the revision; the
+    # writer records which revision it wrote, so a change made while it ran stays pending.
+    annotations_revision = models.PositiveBigIntegerField(default=0)
+    annotations_written_revision = models.PositiveBigIntegerField(default=0)
+    annotations_changed_at = models.DateTimeField(null=True, blank=True)
+    annotations_written_at = models.DateTimeField(null=True, blank=True)
+    annotations_writing_since = models.DateTimeField(null=True, blank=True)
+    annotations_write_error = models.TextField(blank=True)
+    annotations_retry_after = models.DateTimeField(null=True, blank=True)
+    # ETag of _annotations.json as we last wrote or imported it: an unchanged file is not re-imported.
+    annotations_file_etag = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_url} / {self.project.bucket}"
+
+    def __repr__(self) -> str:
+        # Never the credentials, not even encrypted.
+        return f"<StorageConnection project={self.project_id} endpoint={self.endpoint_url!r}>"
+
+    def set_credentials(self, access_key_id: str, secret_access_key: str) -> None:
+        self.access_key_id_encrypted = encrypt(access_key_id)
+        self.secret_access_key_encrypted = encrypt(secret_access_key)
+
+    def s3_settings(self) -> S3Settings:
+        return S3Settings(
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            access_key_id=decrypt(self.access_key_id_encrypted),
+            secret_access_key=decrypt(self.secret_access_key_encrypted),
+            addressing_style=self.addressing_style,
+            restricted=True,
+        )
+
+    @property
+    def annotations_dirty(self) -> bool:
+        return self.annotations_revision > self.annotations_written_revision
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_SYNC_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+
+
+class SyncJob(models.Model):
+    """One pass over a project's bucket. This row is the truth; the queue only delivers it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sync_jobs")
+    status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    listed = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    replaced = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0)
+    restored = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    header_reads = models.PositiveIntegerField(default=0)
+    annotations_imported = models.PositiveIntegerField(default=0)
+    # The first few objects or records that could not be used, each {"key", "message"}.
+    problems = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one queued or running sync per project: two would race on the same rows.
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="sync_job_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sync {self.pk} of project {self.project_id}: {self.status}"
+
+    def is_stale(self, timeout_seconds: int) -> bool:
+        """Active, but silent for longer than `timeout_seconds`: its worker is gone."""
+        if self.status not in ACTIVE_SYNC_STATUSES:
+            return False
+        last_sign = self.heartbeat_at or self.created_at
+        return timezone.now() - last_sign > timedelta(seconds=timeout_seconds)
+
+
+class UnreadableObject(models.Model):
+    """An object with an image's name whose header could not be read, remembered by ETag
+    so that a re-sync does not download it again until it changes."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="unreadable_objects")
+    key = models.CharField(max_length=1024)
+    etag = models.CharField(max_length=200)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="unreadable_object_unique")]
+
+    def __str__(self) -> str:
+        return self.key
