@@ -7,19 +7,21 @@ and a finishing worker can race and exactly one of them wins.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from annotator.buckets.thumbnails import ensure_thumbnail
 from annotator.events import broadcast
-from annotator.models import Project
+from annotator.models import Image, Project
 from annotator.storage import BucketError, project_bucket
 from training import dispatch, snapshot
 from training.hyperparameters import validated
 from training.models import ACTIVE_STATUSES, Artifact, Run, RunStatus
-from training.preflight import Preflight, run_preflight
+from training.preflight import EXAMPLES_SHOWN, Preflight, Problem, run_preflight
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ def create_run(project: Project, user: User | None, kind: str, hyperparameters: 
     preflight = run_preflight(project, kind)
     if not preflight.ok:
         raise PreflightFailed(preflight)
+    _freeze_checksums(project, preflight)
     manifest = snapshot.build_manifest(preflight, params["seed"], params["validation_fraction"])
     with transaction.atomic():
         run = Run.objects.create(
@@ -61,6 +64,28 @@ def create_run(project: Project, user: User | None, kind: str, hyperparameters: 
         dispatch.enqueue(run)
         broadcast(project.pk, "run.created", run_payload(run))
     return run
+
+
+def _freeze_checksums(project: Project, preflight: Preflight) -> None:
+    """Give every image a checksum to freeze: a bucket sync reads only headers, so some have none yet."""
+    unknown = {r.id for r in preflight.images if not r.sha256}
+    if not unknown:
+        return
+    for image in Image.objects.filter(project=project, pk__in=unknown).select_related("project"):
+        ensure_thumbnail(image)  # downloads once, checks the bytes as an upload would, records sha256
+    checksums = dict(Image.objects.filter(pk__in=unknown).values_list("id", "sha256"))
+    unreadable = [r.key for r in preflight.images if r.id in unknown and not checksums.get(r.id)]
+    if unreadable:
+        preflight.errors.append(
+            Problem(
+                "images_unreadable",
+                f"{len(unreadable)} images in the bucket are not readable images; fix or delete them.",
+                count=len(unreadable),
+                examples=tuple(unreadable[:EXAMPLES_SHOWN]),
+            )
+        )
+        raise PreflightFailed(preflight)
+    preflight.images = [replace(r, sha256=checksums[r.id]) if r.id in unknown else r for r in preflight.images]
 
 
 def cancel_run(run: Run) -> Run:

@@ -61,3 +61,31 @@ def test_a_changed_snapshot_is_refused(classification_project, personas):
     bucket.put(run.snapshot_key, bucket.read(run.snapshot_key).replace(b'"train"', b'"validation"'))
     with pytest.raises(snapshot.SnapshotChanged):
         snapshot.read_snapshot(bucket, run.snapshot_key, run.snapshot_sha256)
+
+
+def test_synced_images_without_checksum_get_one_frozen(classification_project, personas):
+    """A bucket sync reads only headers; the run reads the bytes once and freezes their checksum."""
+    classification_data(classification_project, personas.owner, per_class=5)
+    expected = dict(classification_project.images.values_list("id", "sha256"))
+    classification_project.images.update(sha256="", thumbnail_key="")
+
+    run = create_run(classification_project, personas.owner, "classification", {})
+
+    manifest = snapshot.read_snapshot(project_bucket(classification_project), run.snapshot_key, run.snapshot_sha256)
+    assert {image["id"]: image["sha256"] for image in manifest["images"]} == expected
+    assert dict(classification_project.images.values_list("id", "sha256")) == expected
+
+
+def test_unreadable_synced_image_blocks_the_run_with_its_name(classification_project, personas):
+    from training.services import PreflightFailed
+
+    classification_data(classification_project, personas.owner, per_class=5)
+    broken = classification_project.images.order_by("key").first()
+    classification_project.images.filter(pk=broken.pk).update(sha256="", thumbnail_key="")
+    project_bucket(classification_project).put(broken.key, b"<html>not an image</html>")
+
+    with pytest.raises(PreflightFailed) as failed:
+        create_run(classification_project, personas.owner, "classification", {})
+
+    [problem] = failed.value.preflight.errors
+    assert problem.code == "images_unreadable" and problem.examples == (broken.key,)
