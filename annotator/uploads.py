@@ -76,7 +76,7 @@ def _oriented_size(image: PILImage.Image) -> tuple[int, int]:
     width, height = image.size
     try:
         orientation = image.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not refuse an otherwise good image
+    except Exception:
         orientation = 1
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 

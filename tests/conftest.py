@@ -36,7 +36,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(name)
 
 
-def make_image_bytes(width: int = 64, height: int = 48, fmt: str = "JPEG", color: tuple = (200, 30, 30), **save) -> bytes:
+def make_image_bytes(
+    width: int = 64, height: int = 48, fmt: str = "JPEG", color: tuple = (200, 30, 30), **save
+) -> bytes:
     out = io.BytesIO()
     PILImage.new("RGB", (width, height), color).save(out, fmt, **save)
     return out.getvalue()
@@ -93,7 +95,7 @@ def s3_endpoint() -> Iterator[str]:
     deadline = time.monotonic() + 30
     while True:
         try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - loopback test server
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
             break
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:

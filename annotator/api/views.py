@@ -117,7 +117,9 @@ class LabelListView(ProjectScopedMixin, APIView):
         serializer = LabelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            label = create_label(self.project, serializer.validated_data["name"], serializer.validated_data.get("color", ""))
+            label = create_label(
+                self.project, serializer.validated_data["name"], serializer.validated_data.get("color", "")
+            )
         except LabelConflict as exc:
             raise ApiError(exc.code, str(exc), 409) from None
         return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
@@ -134,7 +136,11 @@ class LabelDetailView(ProjectScopedMixin, APIView):
         label = get_object_or_404(self.project.labels, pk=label_id)
         serializer = LabelSerializer(label, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        if self.project.labels.exclude(pk=label.pk).filter(name__iexact=serializer.validated_data.get("name", "")).exists():
+        if (
+            self.project.labels.exclude(pk=label.pk)
+            .filter(name__iexact=serializer.validated_data.get("name", ""))
+            .exists()
+        ):
             raise ApiError("label_exists", "Another label already has this name.", 409)
         serializer.save()
         mark_annotations_changed(self.project.pk)
@@ -191,7 +197,12 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
         return self.get_paginated_response(serializer.data)
 
     @extend_schema(
-        request={"multipart/form-data": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+            }
+        },
     )
     def post(self, request: Request, project_id: int) -> Response:
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
@@ -212,7 +223,11 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
             code = status.HTTP_201_CREATED
         elif summary["error"]:
             return error_response(
-                "upload_rejected", "No file could be added; see each file's reason.", 400, results=results, summary=summary
+                "upload_rejected",
+                "No file could be added; see each file's reason.",
+                400,
+                results=results,
+                summary=summary,
             )
         else:
             code = status.HTTP_200_OK
@@ -257,13 +272,11 @@ def _base_version(request: Request, serializer: AnnotationsSerializer) -> int:
     if_match = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
     if if_match:
         if not if_match.isdigit():
-            raise ApiError("invalid_version", "If-Match must carry the version number, e.g. \"3\".")
+            raise ApiError("invalid_version", 'If-Match must carry the version number, e.g. "3".')
         return int(if_match)
     if "version" in serializer.validated_data:
         return serializer.validated_data["version"]
-    raise ApiError(
-        "version_required", "Say which version you edited: an If-Match header or a 'version' field.", 428
-    )
+    raise ApiError("version_required", "Say which version you edited: an If-Match header or a 'version' field.", 428)
 
 
 class AnnotationsView(ProjectScopedMixin, APIView):

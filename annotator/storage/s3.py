@@ -61,7 +61,7 @@ def _parse_timestamp(value: str) -> datetime:
 
 
 @lru_cache(maxsize=32)
-def _client(settings: S3Settings):  # noqa: ANN202 - boto3 clients have no importable type
+def _client(settings: S3Settings):
     """One client per endpoint and credentials: creating one costs tens of milliseconds."""
     values = asdict(settings)
     core = botocore.session.get_session()
@@ -124,13 +124,9 @@ class S3Bucket(Bucket):
         # A single PUT (or multipart upload completed at once) is atomic in S3's model.
         try:
             if isinstance(data, bytes):
-                self.client.put_object(
-                    Bucket=self.name, Key=self.full_key(key), Body=data, ContentType=content_type
-                )
+                self.client.put_object(Bucket=self.name, Key=self.full_key(key), Body=data, ContentType=content_type)
             else:
-                self.client.upload_fileobj(
-                    data, self.name, self.full_key(key), ExtraArgs={"ContentType": content_type}
-                )
+                self.client.upload_fileobj(data, self.name, self.full_key(key), ExtraArgs={"ContentType": content_type})
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, key) from exc
 

@@ -131,16 +131,20 @@ INVALID = {
 
 @pytest.mark.parametrize("coords,code", INVALID.values(), ids=INVALID.keys())
 def test_invalid_boxes_are_refused_and_nothing_is_written(personas, image, cat, coords, code):
-    response = client_for(personas.annotator).put(url(image), {"version": 0, "boxes": [box(cat, **coords)]}, format="json")
+    response = client_for(personas.annotator).put(
+        url(image), {"version": 0, "boxes": [box(cat, **coords)]}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert image.boxes.count() == 0
 
 
 def test_rounding_just_past_the_edge_is_clamped(personas, image, cat):
-    body = client_for(personas.annotator).put(
-        url(image), {"version": 0, "boxes": [box(cat, x2=1.0000000001)]}, format="json"
-    ).json()
+    body = (
+        client_for(personas.annotator)
+        .put(url(image), {"version": 0, "boxes": [box(cat, x2=1.0000000001)]}, format="json")
+        .json()
+    )
     assert body["boxes"][0]["x2"] == 1.0
 
 

@@ -28,7 +28,11 @@ def test_production_refuses_the_insecure_secret_key():
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()"],
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()",
+        ],
         env={"ANNOTATOR_PRODUCTION": "true", "ALLOWED_HOSTS": "example.com", "PATH": ""},
         capture_output=True,
         text=True,

@@ -43,7 +43,7 @@ def test_upload_list_and_fetch_through_s3(personas, s3_storage, settings):
 
     redirect = client.get(image["url"])
     assert redirect.status_code == 302
-    with urllib.request.urlopen(redirect["Location"]) as fetched:  # noqa: S310 - the test's own endpoint
+    with urllib.request.urlopen(redirect["Location"]) as fetched:
         assert fetched.read() == data
 
 
