@@ -33,6 +33,8 @@ def _worker_folders(**kwargs: Any) -> None:
     ensure_broker_folders()
 
 
-@signals.before_task_publish.connect
+@app.on_after_configure.connect
 def _publisher_folders(**kwargs: Any) -> None:
+    # Before the first send: the transport declares its queue (lists the folder) before any
+    # publish signal fires.
     ensure_broker_folders()

@@ -36,6 +36,23 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_queue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Jobs queued by tests go to a filesystem queue of their own, never a developer's broker."""
+    from config.celery import app, ensure_broker_folders
+
+    folder = tmp_path_factory.mktemp("celery")
+    app.conf.broker_url = "filesystem://"
+    app.conf.broker_transport_options = {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "polling_interval": 0.2,
+    }
+    ensure_broker_folders()
+    return folder
+
+
 def make_image_bytes(
     width: int = 64, height: int = 48, fmt: str = "JPEG", color: tuple = (200, 30, 30), **save
 ) -> bytes:

@@ -19,22 +19,6 @@ WEIGHTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "kera
 WEIGHTS_FILE = WEIGHTS / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_queue(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Runs queued by tests go to a filesystem queue of their own, never a developer's broker."""
-    from config.celery import app
-
-    folder = tmp_path_factory.mktemp("celery")
-    app.conf.broker_url = "filesystem://"
-    app.conf.broker_transport_options = {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "control_folder": str(folder / "control"),
-        "polling_interval": 0.2,
-    }
-    return folder
-
-
 def image_bytes(colour: tuple[int, int, int], seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
     """A solid colour with noise: every image distinct (uploads dedupe by checksum), classes easy."""
     rng = random.Random(seed)
