@@ -44,15 +44,15 @@ class _BaseConfig:
 class ClassifierConfig(_BaseConfig):
     """Frozen-backbone head training on cached features, then optional fine-tuning."""
 
-    input_size: int = 160
+    input_size: int = 224  # fine detail (card pips, letters) needs it: 0.87 vs 0.80 frozen at 160
     head_epochs: int = 30
     dropout: float = 0.2
     # Number of augmented feature copies per training image for the frozen phase (0 = none).
     feature_augment_copies: int = 2
     fine_tune_epochs: int = 0
-    fine_tune_learning_rate: float = 1e-4
-    # Unfreeze backbone layers from this block on ("block_13" .. top) during fine-tuning.
-    fine_tune_from: str = "block_13_expand"
+    fine_tune_learning_rate: float = 3e-4
+    # Unfreeze backbone layers from this block on during fine-tuning (1e-3 from block_1 diverged).
+    fine_tune_from: str = "block_6_expand"
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class DetectorConfig(_BaseConfig):
     learning_rate: float = 2e-3
     warmup_steps: int = 100
     weight_decay: float = 1e-4
-    head_channels: int = 64
+    head_channels: int = 96  # 64 gave mAP 0.797, 96 gave 0.820 on playing-cards
     max_boxes: int = 50  # boxes per image kept for target encoding
     # Post-processing inside the exported model.
     max_detections: int = 50

@@ -8,6 +8,7 @@ and ``metadata.json`` describing inputs and outputs.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,9 @@ def signature_tensor_names(saved_model_dir: Path) -> dict[str, str]:
 
 
 def export_tfjs(saved_model_dir: Path, directory: Path) -> dict:
+    # tensorflowjs imports TF Decision Forests, whose welcome banner imports IPython whenever
+    # stdout is not a terminal (a worker, pytest); the variable switches the banner off.
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     import tensorflowjs  # heavy import, only needed here
 
     _fresh(directory)

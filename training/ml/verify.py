@@ -6,6 +6,7 @@ predict on Linux, so its spec is checked against the documented inputs and outpu
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -71,12 +72,15 @@ def compare_classifier(reference: Outputs, other: Outputs, atol: float) -> list[
     return [f"probabilities differ by {diff:.4g} > {atol}"] if diff > atol else []
 
 
-def compare_detector(reference: Outputs, other: Outputs, atol: float, min_iou: float = 0.7) -> list[str]:
+def compare_detector(
+    reference: Outputs, other: Outputs, atol: float, score_threshold: float = 0.0, min_iou: float = 0.7
+) -> list[str]:
     """Compare detections as sets, so near-equal scores may swap order but nothing may be
-    missing, moved or rescored; detections near the score threshold may come or go."""
+    missing, moved or rescored. Detections within ``atol`` of a cut-off (the NMS score
+    threshold, or the lowest score of a full output) may come or go."""
     problems = []
     ref, oth = _valid(reference), _valid(other)
-    threshold = min(ref[2].min(initial=1.0), oth[2].min(initial=1.0)) + atol
+    threshold = max(score_threshold, _cut_off(reference), _cut_off(other)) + atol
     ref_sorted = np.sort(ref[2])[::-1]
     oth_sorted = np.sort(oth[2])[::-1]
     n = int((ref_sorted > threshold).sum())
@@ -88,6 +92,12 @@ def compare_detector(reference: Outputs, other: Outputs, atol: float, min_iou: f
         if not same.any():
             problems.append(f"no match for detection {i} (class {ref[1][i]}, score {ref[2][i]:.3f})")
     return problems
+
+
+def _cut_off(outputs: Outputs) -> float:
+    """The lowest kept score when every output row is used (lower ones were dropped), else 0."""
+    scores = _valid(outputs)[2]
+    return float(scores.min()) if len(scores) == np.asarray(outputs["scores"]).shape[-1] else 0.0
 
 
 def _valid(outputs: Outputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,7 +141,11 @@ def verify_exports(
         raise ValueError("verification needs at least one sample image")
     images = [np.asarray(i, np.float32) for i in images]
     reference = run_saved_model(paths.saved_model, images)
-    compare = compare_classifier if kind == CLASSIFICATION else compare_detector
+    if kind == CLASSIFICATION:
+        compare = compare_classifier
+    else:
+        threshold = json.loads((paths.saved_model / "metadata.json").read_text())["postprocessing"]["score_threshold"]
+        compare = functools.partial(compare_detector, score_threshold=threshold)
     report, problems = {}, []
     runs = {
         ANDROID: lambda: run_tflite(paths.android / TFLITE_FILE, images),
