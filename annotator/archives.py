@@ -16,12 +16,11 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from annotator.errors import CodedError
 
-class ArchiveError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+
+class ArchiveError(CodedError):
+    """The archive as a whole is refused; nothing of it was stored."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from annotator.errors import CodedError
 from annotator.events import project_group
 from annotator.models import Image
 from annotator.permissions import Action, project_for
@@ -37,11 +38,8 @@ EVENT_RECHECK_SECONDS = 5.0
 MAX_DRAFT_BOXES = 50
 
 
-class MessageRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class MessageRefused(CodedError):
+    """A websocket message the sender may not send, or that makes no sense."""
 
 
 @database_sync_to_async

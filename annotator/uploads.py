@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from PIL import Image as PILImage
 from PIL import ImageFile, ImageOps, UnidentifiedImageError
 
+from annotator.errors import CodedError
+
 # Truncated images are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # We compare against our own (configurable) limit before decoding; Pillow's check would fire first.
@@ -32,11 +34,8 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".
 _MARKUP_PREFIXES = (b"<", b"\xef\xbb\xbf<")
 
 
-class UploadRejected(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class UploadRejected(CodedError):
+    """One file is not an image we accept; the rest of the batch goes on."""
 
 
 @dataclass(frozen=True)

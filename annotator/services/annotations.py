@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from annotator.buckets.writeback import mark_annotations_changed
+from annotator.errors import CodedError
 from annotator.events import broadcast
 from annotator.models import AnnotationEvent, Box, Image, ImageStatus, Label, ProjectType
 
@@ -46,11 +47,8 @@ class StaleVersion(Exception):
         self.image = image
 
 
-class InvalidAnnotations(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class InvalidAnnotations(CodedError):
+    """The annotation set breaks a rule of the project; nothing was written."""
 
 
 def derive_status(has_annotations: bool) -> ImageStatus:

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from annotator.errors import CodedError
 from annotator.models import Membership, Project, Role
 from teams.emails import send_invitation
 from teams.models import Invitation, InvitationState
@@ -30,11 +31,8 @@ INVITABLE_ROLES = (Role.ADMIN, Role.REVIEWER, Role.ANNOTATOR, Role.VIEWER)
 MAX_ADDRESSES = 50
 
 
-class InvitationError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class InvitationError(CodedError):
+    """An invitation cannot be sent, accepted or changed as asked."""
 
 
 @dataclass(frozen=True)
