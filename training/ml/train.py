@@ -220,8 +220,13 @@ def _fine_tune(
     model: keras.Model, backbone: keras.Model, data: TrainingSet, config: ClassifierConfig, tracker: _Tracker
 ) -> float | None:
     classifier_model.unfreeze_top(backbone, config.fine_tune_from)
+    steps_per_epoch = _steps_per_epoch(len(data.train), config.batch_size)
+    # Cosine decay: a constant rate keeps the accuracy bouncing between epochs at the end.
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.fine_tune_learning_rate, decay_steps=config.fine_tune_epochs * steps_per_epoch, alpha=0.01
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate),
+        optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -233,7 +238,7 @@ def _fine_tune(
     model.fit(
         dataset,
         epochs=config.fine_tune_epochs,
-        steps_per_epoch=_steps_per_epoch(len(data.train), config.batch_size),
+        steps_per_epoch=steps_per_epoch,
         shuffle=False,
         callbacks=[monitor],
         verbose=0,

@@ -1,0 +1,63 @@
+"""Fixtures for the ML tests: tiny data from the shared datasets, local backbone weights.
+
+These tests need neither Django settings nor a database; they run with or without
+pytest-django (``-p no:django``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+pytest.importorskip("tensorflow")
+
+from training.ml.dataset import TrainingSet, crops_as_classification, voc_samples
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("ANNOTATOR_SHARED_DATA", "/work/shared/data"))
+CARDS = SHARED_DATA / "playing-cards"
+RACCOON = SHARED_DATA / "raccoon"
+WEIGHTS = SHARED_DATA / "keras-weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.ml)
+
+
+@pytest.fixture(scope="session")
+def weights() -> str:
+    if not WEIGHTS.is_file():
+        pytest.skip(f"backbone weights not found at {WEIGHTS}")
+    return str(WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def cards() -> tuple[tuple[str, ...], list]:
+    if not CARDS.is_dir():
+        pytest.skip(f"playing-cards data not found at {CARDS}")
+    return voc_samples(CARDS / "train")
+
+
+@pytest.fixture(scope="session")
+def tiny_detection(cards) -> TrainingSet:
+    labels, samples = cards
+    return TrainingSet("detection", labels, tuple(samples[:8]), tuple(samples[8:11]))
+
+
+@pytest.fixture(scope="session")
+def tiny_classification(cards) -> TrainingSet:
+    labels, samples = cards
+    crops = crops_as_classification(samples[:30])
+    return TrainingSet("classification", labels, tuple(crops[:16]), tuple(crops[16:20]))
+
+
+@pytest.fixture(scope="session")
+def node_root() -> Path:
+    if not (REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir():
+        pytest.skip("@tensorflow/tfjs is not installed: run `npm install` at the repository root")
+    return REPO_ROOT
