@@ -67,7 +67,6 @@ class DetectorConfig(_BaseConfig):
     warmup_steps: int = 100
     weight_decay: float = 1e-4
     head_channels: int = 96  # 64 gave mAP 0.797, 96 gave 0.820 on playing-cards
-    max_boxes: int = 50  # boxes per image kept for target encoding
     # Post-processing inside the exported model.
     max_detections: int = 50
     pre_nms_top_k: int = 200
