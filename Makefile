@@ -7,7 +7,7 @@ FRONTEND := $(shell find frontend -type f 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install build browser lint bench clean
+.PHONY: run test install build browser lint clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -45,9 +45,7 @@ test: install build browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-
-bench: install build var
-	$(BIN)/python bench/run_all.py
+	npm run --silent typecheck
 
 clean:
 	rm -rf $(VENV) node_modules static/dist
