@@ -3,7 +3,7 @@
 Prints mAP@0.5 and accuracy on test/, exported TFLite speed, and training throughput of
 ``training.ml`` against a bare ``model.fit`` of the same model on the same data.
 
-    .venv/bin/python bench/train_playing_cards.py [--epochs 80] [--size 320]
+    .venv/bin/python bench/train_playing_cards.py [--only detector|classifier] [--epochs 80]
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--head-channels", type=int, default=96)
     parser.add_argument("--cls-size", type=int, default=224)
-    parser.add_argument("--cls-fine-tune", type=int, default=40)
+    parser.add_argument("--cls-fine-tune", type=int, default=60)
     parser.add_argument("--throughput-steps", type=int, default=25)
     parser.add_argument("--only", choices=["detector", "classifier"])
     args = parser.parse_args()

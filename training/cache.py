@@ -14,9 +14,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image as PILImage
+from PIL import ImageOps
+
 from annotator.storage import Bucket
 
 CHUNK = 1 << 20
+EXIF_ORIENTATION = 0x0112
 
 
 class ImageChanged(Exception):
@@ -45,6 +49,17 @@ def fetch_images(
     return paths, downloaded
 
 
+def _upright(path: Path) -> None:
+    """Apply the EXIF orientation to the pixels: boxes are drawn on the image as displayed, and
+    TensorFlow's decoders ignore EXIF."""
+    with PILImage.open(path) as image:
+        if image.getexif().get(EXIF_ORIENTATION, 1) in (1, None):
+            return
+        upright = ImageOps.exif_transpose(image)
+        fmt = image.format if image.format in ("JPEG", "PNG") else "PNG"
+    upright.save(path, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+
+
 def _download(bucket: Bucket, key: str, sha256: str, path: Path) -> None:
     """Write beside the target and rename after the checksum matched: never a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +72,7 @@ def _download(bucket: Bucket, key: str, sha256: str, path: Path) -> None:
                 out.write(chunk)
         if digest.hexdigest() != sha256:
             raise ImageChanged(f"{key} changed in the bucket after it was labelled (its checksum differs).")
+        _upright(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -18,20 +18,11 @@ from pathlib import Path
 # installed) whenever stdout is not a terminal or file, as under a Celery worker's log proxy.
 os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
-import tensorflow as tf
-
-from training.ml import data as pipelines
 from training.ml.config import AugmentConfig, ClassifierConfig, DetectorConfig
 from training.ml.dataset import CLASSIFICATION, Box, Sample, TrainingSet, crops_as_classification
-from training.ml.errors import TrainingCancelled
-from training.ml.evaluate import draw_predictions, evaluate_classifier, evaluate_detector
-from training.ml.export import export_all
-from training.ml.inference import InferenceModule
-from training.ml.train import ProgressFn, train
-from training.ml.verify import verify_exports
+from training.ml.pipeline import run_training
+from training.ml.train import ProgressFn
 
-VERIFY_IMAGES = 3
-SAMPLE_PREDICTIONS = 6
 NO_AUGMENTATION = AugmentConfig(horizontal_flip=False, scale_crop=False, color_jitter=False)
 
 
@@ -96,42 +87,17 @@ def run(
     on_phase: Callable[[str], None],
 ) -> Outcome:
     """Train, evaluate, export, verify and draw; raises training/ml's errors unchanged."""
-    result = train(data, config, on_progress, should_cancel)
-    _stop_if(should_cancel)
-    on_phase("evaluating")
-    serve = InferenceModule(result).serve
-    size = config.input_size
-    if data.kind == CLASSIFICATION:
-        report = evaluate_classifier(serve, data.validation, data.labels, size).to_dict()
-    else:
-        report = evaluate_detector(serve, data.validation, data.labels, size).to_dict()
-    predictions = draw_predictions(serve, data.kind, data.validation, data.labels, size, work_dir / "predictions",
-                                   limit=SAMPLE_PREDICTIONS)  # fmt: skip
-    _stop_if(should_cancel)
-    on_phase("exporting")
-    paths = export_all(result, work_dir / "export")
-    _stop_if(should_cancel)
-    on_phase("verifying exports")
-    samples = (data.validation or data.train)[:VERIFY_IMAGES]
-    verification = verify_exports(paths, data.kind, size, [_model_input(s, size) for s in samples], node_root)
+    result = run_training(data, config, work_dir, node_root, on_progress, should_cancel, on_phase=on_phase)
     metrics = {
-        **report,
-        "labels": list(data.labels),
+        **(result.evaluation or {}),
+        "labels": list(result.labels),
         "train_samples": len(data.train),
         "validation_samples": len(data.validation),
-        "training_seconds": round(result.seconds, 2),
+        "training_seconds": round(result.train_seconds, 2),
         "images_per_second": result.images_per_second,
         "trained_from_scratch": result.trained_from_scratch,
-        "verification": verification,
+        "verification": result.verification,
     }
-    return Outcome(exports=paths.all(), predictions=predictions, metrics=metrics, history=result.history)
-
-
-def _model_input(sample: Sample, size: int) -> tf.Tensor:
-    window = tf.constant(sample.crop or (0.0, 0.0, 1.0, 1.0))
-    return pipelines.load_resized(tf.constant(sample.image_path), window, size).numpy()
-
-
-def _stop_if(should_cancel: Callable[[], bool]) -> None:
-    if should_cancel():
-        raise TrainingCancelled("cancelled")
+    return Outcome(
+        exports=result.exports.all(), predictions=result.sample_images, metrics=metrics, history=result.history
+    )

@@ -6,7 +6,7 @@ subclass (or the underlying error) for the worker to record on the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ class RunResult:
     sample_images: list[Path] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
+    images_per_second: float = 0.0
 
 
 def run_training(
@@ -44,22 +45,32 @@ def run_training(
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     verify_images: int = 3,
+    on_phase: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Artifacts go to ``workdir/model*``, prediction pictures to ``workdir/samples``;
-    ``node_root`` is the directory whose ``node_modules`` holds @tensorflow/tfjs."""
+    ``node_root`` is the directory whose ``node_modules`` holds @tensorflow/tfjs.
+    ``on_phase`` hears when each phase after training starts; a cancel is honoured between phases."""
     workdir = Path(workdir)
+
+    def phase(name: str) -> None:
+        if should_cancel is not None and should_cancel():
+            raise TrainingCancelled(f"cancelled before {name}")
+        if on_phase is not None:
+            on_phase(name)
+
     result = train(data, config, on_progress, should_cancel)
     serve = InferenceModule(result).serve
     evaluation, pictures = None, []
     if data.validation:
+        phase("evaluating")
         evaluate = evaluate_classifier if data.kind == CLASSIFICATION else evaluate_detector
         evaluation = evaluate(serve, data.validation, data.labels, config.input_size).to_dict()
         pictures = draw_predictions(
             serve, data.kind, data.validation, data.labels, config.input_size, workdir / "samples"
         )
-    if should_cancel is not None and should_cancel():
-        raise TrainingCancelled("cancelled before export")
+    phase("exporting")
     exports = export_all(result, workdir)
+    phase("verifying exports")
     images = sample_images(data.kind, (data.validation or data.train)[:verify_images], config.input_size)
     verification = verify_exports(exports, data.kind, config.input_size, images, node_root)
     return RunResult(
@@ -72,6 +83,7 @@ def run_training(
         sample_images=pictures,
         history=result.history,
         train_seconds=result.seconds,
+        images_per_second=result.images_per_second,
     )
 
 
