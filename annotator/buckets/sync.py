@@ -24,8 +24,8 @@ from annotator.buckets.crypto import CredentialsUnreadable
 from annotator.buckets.jobs import enqueue, progress
 from annotator.buckets.probe import Header, Unreadable, is_image_key, read_header
 from annotator.formats.dataset import FormatError
-from annotator.models import Image, Project, SyncJob, SyncStatus, UnreadableObject
-from annotator.models.storage import ACTIVE_SYNC_STATUSES
+from annotator.models import Image, JobStatus, Project, SyncJob, UnreadableObject
+from annotator.models.storage import ACTIVE_JOB_STATUSES
 from annotator.services.images import THUMBNAIL_PREFIX
 from annotator.storage import Bucket, BucketError, InvalidKey, ObjectInfo, ObjectMissing, project_bucket
 from annotator.storage.base import clean_key
@@ -52,9 +52,9 @@ class _Abandoned(Exception):
 def reap_stale_syncs() -> int:
     """Fail active jobs whose worker stopped sending heartbeats."""
     timeout = settings.ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT
-    stale = [job.pk for job in SyncJob.objects.filter(status__in=ACTIVE_SYNC_STATUSES) if job.is_stale(timeout)]
-    return SyncJob.objects.filter(pk__in=stale, status__in=ACTIVE_SYNC_STATUSES).update(
-        status=SyncStatus.FAILED,
+    stale = [job.pk for job in SyncJob.objects.filter(status__in=ACTIVE_JOB_STATUSES) if job.is_stale(timeout)]
+    return SyncJob.objects.filter(pk__in=stale, status__in=ACTIVE_JOB_STATUSES).update(
+        status=JobStatus.FAILED,
         error=f"The sync stopped answering for {timeout} s (worker restarted?); run it again.",
         finished_at=timezone.now(),
     )
@@ -68,15 +68,15 @@ def start_sync(project: Project, user: object | None = None) -> SyncJob:
             job = SyncJob.objects.create(project=project, requested_by=user)
             enqueue(run_sync_job, job.pk)
     except IntegrityError:
-        raise SyncAlreadyRunning(SyncJob.objects.get(project=project, status__in=ACTIVE_SYNC_STATUSES)) from None
+        raise SyncAlreadyRunning(SyncJob.objects.get(project=project, status__in=ACTIVE_JOB_STATUSES)) from None
     return job
 
 
 def run_sync_job(job_id: int) -> None:
     """Run one queued sync to its end. Thread and Celery runners call exactly this."""
     now = timezone.now()
-    claimed = SyncJob.objects.filter(pk=job_id, status=SyncStatus.QUEUED).update(
-        status=SyncStatus.RUNNING, started_at=now, heartbeat_at=now
+    claimed = SyncJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
     )
     if not claimed:
         return
@@ -86,17 +86,17 @@ def run_sync_job(job_id: int) -> None:
     except _Abandoned:
         return
     except (BucketError, CredentialsUnreadable) as exc:
-        _finish(job, SyncStatus.FAILED, str(exc))
+        _finish(job, JobStatus.FAILED, str(exc))
     except Exception as exc:
         log.exception("Sync %s of project %s failed", job.pk, job.project_id)
-        _finish(job, SyncStatus.FAILED, f"Unexpected error: {type(exc).__name__}; see the server log.")
+        _finish(job, JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}; see the server log.")
     else:
-        _finish(job, SyncStatus.SUCCEEDED)
+        _finish(job, JobStatus.SUCCEEDED)
 
 
-def _finish(job: SyncJob, status: SyncStatus, error: str = "") -> None:
+def _finish(job: SyncJob, status: JobStatus, error: str = "") -> None:
     job.status, job.error, job.finished_at = status, error, timezone.now()
-    SyncJob.objects.filter(pk=job.pk, status=SyncStatus.RUNNING).update(
+    SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
         status=status, error=error, finished_at=job.finished_at, **_counts(job)
     )
     progress(job)
@@ -109,7 +109,7 @@ def _counts(job: SyncJob) -> dict:
 
 def _heartbeat(job: SyncJob) -> None:
     job.heartbeat_at = timezone.now()
-    alive = SyncJob.objects.filter(pk=job.pk, status=SyncStatus.RUNNING).update(
+    alive = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
         heartbeat_at=job.heartbeat_at, **_counts(job)
     )
     if not alive:

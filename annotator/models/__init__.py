@@ -1,14 +1,9 @@
 from annotator.models.activity import AnnotationEvent, ReviewDecision, ReviewEvent
-from annotator.models.datasets import ExportJob, ImportJob, JobStatus
+from annotator.models.datasets import ExportJob, ImportJob
 from annotator.models.image import Box, Image, ImageStatus
+from annotator.models.jobs import JobStatus
 from annotator.models.project import Label, Membership, Project, ProjectType, Role
-from annotator.models.storage import (
-    AddressingStyle,
-    StorageConnection,
-    SyncJob,
-    SyncStatus,
-    UnreadableObject,
-)
+from annotator.models.storage import AddressingStyle, StorageConnection, SyncJob, UnreadableObject
 
 __all__ = [
     "AddressingStyle",
@@ -28,6 +23,5 @@ __all__ = [
     "Role",
     "StorageConnection",
     "SyncJob",
-    "SyncStatus",
     "UnreadableObject",
 ]

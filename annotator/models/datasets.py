@@ -8,17 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from annotator.models.jobs import ACTIVE_JOB_STATUSES, JobStatus
 from annotator.models.project import Project
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class DatasetJob(models.Model):

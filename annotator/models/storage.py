@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from annotator.buckets.crypto import decrypt, encrypt
+from annotator.models.jobs import ACTIVE_JOB_STATUSES, JobStatus
 from annotator.models.project import Project
 from annotator.storage import S3Settings
 
@@ -74,21 +75,11 @@ class StorageConnection(models.Model):
         return self.annotations_revision > self.annotations_written_revision
 
 
-class SyncStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-ACTIVE_SYNC_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
-
-
 class SyncJob(models.Model):
     """One pass over a project's bucket. This row is the truth; the queue only delivers it."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sync_jobs")
-    status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -124,7 +115,7 @@ class SyncJob(models.Model):
 
     def is_stale(self, timeout_seconds: int) -> bool:
         """Active, but silent for longer than `timeout_seconds`: its worker is gone."""
-        if self.status not in ACTIVE_SYNC_STATUSES:
+        if self.status not in ACTIVE_JOB_STATUSES:
             return False
         last_sign = self.heartbeat_at or self.created_at
         return timezone.now() - last_sign > timedelta(seconds=timeout_seconds)

@@ -23,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from annotator.access import declared_actions
-from annotator.models import ExportJob, ImportJob, Role, SyncJob, SyncStatus
+from annotator.models import ExportJob, ImportJob, JobStatus, Role, SyncJob
 from annotator.permissions import role_allows
 from annotator.services import images as image_service
 from annotator.storage import project_bucket
@@ -129,7 +129,7 @@ MAKERS: dict[str, Callable[[dict], Any]] = {
     "user_id": lambda world: member(world["project"], Role.ANNOTATOR).pk,
     "invitation_id": _invitation,
     "run_id": _run,
-    "job_id": lambda world: SyncJob.objects.create(project=world["project"], status=SyncStatus.SUCCEEDED).pk,
+    "job_id": lambda world: SyncJob.objects.create(project=world["project"], status=JobStatus.SUCCEEDED).pk,
     "name": lambda world: world["name"],
     "import_id": lambda world: ImportJob.objects.create(project=world["project"], format="voc").pk,
     "export_id": lambda world: ExportJob.objects.create(project=world["project"], format="coco").pk,

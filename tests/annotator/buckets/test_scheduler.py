@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotator.buckets.scheduler import start_due_syncs, tick
 from annotator.buckets.sync import start_sync
-from annotator.models import Image, StorageConnection, SyncJob, SyncStatus
+from annotator.models import Image, JobStatus, StorageConnection, SyncJob
 from tests.annotator.buckets.conftest import connect, sync
 from tests.conftest import client_for, make_image_bytes
 from tests.factories import make_persona_project
@@ -26,10 +26,10 @@ def test_periodic_sync_starts_when_its_interval_has_passed(remote):
     assert start_due_syncs() == [project.pk]
     assert start_due_syncs() == []  # the queued one is recent
     SyncJob.objects.filter(project=project).update(
-        status=SyncStatus.SUCCEEDED, created_at=timezone.now() - timedelta(minutes=31)
+        status=JobStatus.SUCCEEDED, created_at=timezone.now() - timedelta(minutes=31)
     )
     tick()
-    assert SyncJob.objects.filter(project=project, status=SyncStatus.QUEUED).count() == 1
+    assert SyncJob.objects.filter(project=project, status=JobStatus.QUEUED).count() == 1
 
 
 def test_a_synced_image_gets_its_thumbnail_on_first_view(remote):
@@ -62,5 +62,5 @@ def test_in_celery_mode_a_sync_is_delivered_as_the_storage_task(remote, settings
         app.conf.task_always_eager = False
 
     job.refresh_from_db()
-    assert job.status == SyncStatus.SUCCEEDED and job.added == 1
+    assert job.status == JobStatus.SUCCEEDED and job.added == 1
     assert app.amqp.router.route({}, "annotator.tasks.run_sync_job")["queue"].name == "storage"

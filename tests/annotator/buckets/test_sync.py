@@ -8,7 +8,7 @@ import pytest
 from PIL import Image as PILImage
 
 from annotator.buckets import sync as sync_module
-from annotator.models import Image, SyncJob, SyncStatus, UnreadableObject
+from annotator.models import Image, JobStatus, SyncJob, UnreadableObject
 from annotator.services.projects import create_label
 from annotator.storage import BucketError, project_bucket
 from tests.annotator.buckets.conftest import connect, sync
@@ -208,7 +208,7 @@ def test_an_interrupted_sync_marks_nothing_missing_and_a_rerun_finishes(seeded, 
     job = sync_module.start_sync(project)
     sync_module.run_sync_job(job.pk)
     job.refresh_from_db()
-    assert job.status == SyncStatus.FAILED and "connection reset" in job.error
+    assert job.status == JobStatus.FAILED and "connection reset" in job.error
     assert not Image.objects.filter(project=project, missing=True).exists()
 
     monkeypatch.setattr(type(project_bucket(project)), "list", real_list)
@@ -217,13 +217,13 @@ def test_an_interrupted_sync_marks_nothing_missing_and_a_rerun_finishes(seeded, 
 
 def test_a_silent_job_is_reaped_so_a_new_sync_can_start(seeded, settings):
     project = connect(make_persona_project().project, seeded)
-    SyncJob.objects.create(project=project, status=SyncStatus.RUNNING)
+    SyncJob.objects.create(project=project, status=JobStatus.RUNNING)
     settings.ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT = 0
 
     job = sync(project)
 
     assert job.added == 3
-    assert SyncJob.objects.filter(project=project, status=SyncStatus.FAILED).count() == 1
+    assert SyncJob.objects.filter(project=project, status=JobStatus.FAILED).count() == 1
 
 
 def test_bad_records_are_reported_and_the_good_ones_imported(remote):
