@@ -62,6 +62,9 @@ export class Store {
   invalidate(id: number): void {
     const cached = this.docs.get(id);
     if (cached) cached.at = -Infinity;
+    // A fetch already under way may have been answered before the change: the next read
+    // must not share it.
+    this.loadingDocs.delete(id);
   }
 
   /** The server's state of an image, from memory when fresh, else fetched (deduplicated). */
@@ -69,12 +72,15 @@ export class Store {
     if (!fresh && this.isFresh(id)) return Promise.resolve(this.server(id)!);
     let loading = this.loadingDocs.get(id);
     if (!loading) {
-      loading = api<Doc>(this.annotationsUrl(id))
+      const request: Promise<Doc> = api<Doc>(this.annotationsUrl(id))
         .then((doc) => {
           this.setServer(doc);
           return this.server(id)!;
         })
-        .finally(() => this.loadingDocs.delete(id));
+        .finally(() => {
+          if (this.loadingDocs.get(id) === request) this.loadingDocs.delete(id);
+        });
+      loading = request;
       this.loadingDocs.set(id, loading);
     }
     return loading;
