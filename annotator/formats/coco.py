@@ -14,7 +14,15 @@ from typing import Any
 
 from .checks import SkipLog, Where, checked_label, number, pixel_box, positive_int
 from .dataset import Box, Dataset, DatasetImage, FormatError, ReadResult
-from .files import ImageBytes, ImageIndex, image_size, relative_key, walk_files, write_file, write_images
+from .files import (
+    ImageBytes,
+    ImageIndex,
+    relative_key,
+    walk_files,
+    with_unannotated,
+    write_file,
+    write_images,
+)
 from .jsonfile import load_json
 
 FORMAT_ID = "coco"
@@ -39,15 +47,7 @@ def read(path: Path, *, skip_invalid: bool = False) -> ReadResult:
         raise FormatError("missing_file", "no COCO JSON (images, annotations, categories) found")
     for json_path, doc in documents:
         _read_document(doc, _Context(relative_key(json_path, path), json_path, index, log, labels, found))
-    images = []
-    for key, source in sorted(index.by_key.items()):
-        if key in found:
-            images.append(found[key])
-            continue
-        try:
-            images.append(DatasetImage(key, *image_size(source, key), source=source))
-        except FormatError as error:
-            log.reject(error)
+    images = with_unannotated(index, found, log)
     return ReadResult(Dataset("localization", labels, images), log.skipped)
 
 

@@ -14,7 +14,16 @@ from typing import Any
 
 from .checks import SkipLog, Where, checked_label, number, pixel_box
 from .dataset import Box, Dataset, DatasetImage, FormatError, ReadResult
-from .files import ImageBytes, ImageIndex, image_size, relative_key, walk_files, write_file, write_images
+from .files import (
+    ImageBytes,
+    ImageIndex,
+    image_size,
+    relative_key,
+    walk_files,
+    with_unannotated,
+    write_file,
+    write_images,
+)
 from .jsonfile import load_json
 
 FORMAT_ID = "createml"
@@ -47,15 +56,7 @@ def read(path: Path, *, skip_invalid: bool = False) -> ReadResult:
                 log.reject(error)
                 continue
             found[image.key] = image
-    images = []
-    for key, source in sorted(index.by_key.items()):
-        if key in found:
-            images.append(found[key])
-            continue
-        try:
-            images.append(DatasetImage(key, *image_size(source, key), source=source))
-        except FormatError as error:
-            log.reject(error)
+    images = with_unannotated(index, found, log)
     labels = sorted({box.label for image in images for box in image.boxes})
     return ReadResult(Dataset("localization", labels, images), log.skipped)
 

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
 
+from .checks import SkipLog
 from .dataset import DatasetImage, FormatError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -100,6 +101,21 @@ class ImageIndex:
             return exact[0]
         local = [k for k in keys if str(PurePosixPath(k).parent) == (near or ".")]
         return local[0] if len(local) == 1 else None
+
+
+def with_unannotated(index: ImageIndex, annotated: dict[str, DatasetImage], log: SkipLog) -> list[DatasetImage]:
+    """Every image of the index in key order: the annotated ones as read, the others as
+    unlabelled at their header size (an unreadable one is rejected through `log`)."""
+    images = []
+    for key, source in sorted(index.by_key.items()):
+        if key in annotated:
+            images.append(annotated[key])
+            continue
+        try:
+            images.append(DatasetImage(key, *image_size(source, key), source=source))
+        except FormatError as error:
+            log.reject(error)
+    return images
 
 
 def image_size(path: Path, file: str) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from .files import (
     relative_key,
     safe_relpath,
     walk_files,
+    with_unannotated,
     write_file,
     write_images,
 )
@@ -50,17 +51,7 @@ def read(path: Path, *, skip_invalid: bool = False) -> ReadResult:
             log.reject(error)
             continue
         annotated[image.key] = image
-    images = []
-    for key, source in sorted(index.by_key.items()):
-        if key in annotated:
-            images.append(annotated[key])
-            continue
-        try:
-            width, height = image_size(source, key)
-        except FormatError as error:
-            log.reject(error)
-            continue
-        images.append(DatasetImage(key, width, height, source=source))
+    images = with_unannotated(index, annotated, log)
     labels = sorted({box.label for image in images for box in image.boxes})
     return ReadResult(Dataset("localization", labels, images), log.skipped)
 
