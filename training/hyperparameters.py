@@ -8,22 +8,35 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from training.ml.config import ClassifierConfig, DetectorConfig
 from training.models import RunKind
 
 ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+# The defaults are training/ml's own, so a run started with no settings trains exactly what
+# bench/train_playing_cards.py measures.
 DEFAULTS = {
-    RunKind.CLASSIFICATION: {"epochs": 30, "input_size": 160, "learning_rate": 1e-3},
-    RunKind.DETECTION: {"epochs": 60, "input_size": 320, "learning_rate": 2e-3},
+    RunKind.CLASSIFICATION: {
+        "epochs": ClassifierConfig.head_epochs,
+        "input_size": ClassifierConfig.input_size,
+        "batch_size": ClassifierConfig.batch_size,
+        "learning_rate": ClassifierConfig.learning_rate,
+        "fine_tune_epochs": ClassifierConfig.fine_tune_epochs,
+    },
+    RunKind.DETECTION: {
+        "epochs": DetectorConfig.epochs,
+        "input_size": DetectorConfig.input_size,
+        "batch_size": DetectorConfig.batch_size,
+        "learning_rate": DetectorConfig.learning_rate,
+        "fine_tune_epochs": 0,
+    },
 }
 COMMON_DEFAULTS = {
     "steps": None,
-    "batch_size": 16,
-    "alpha": 0.5,
-    "seed": 0,
+    "alpha": DetectorConfig.alpha,
+    "seed": DetectorConfig.seed,
     "validation_fraction": 0.2,
-    "fine_tune_epochs": 0,
     "augment": True,
-    "allow_scratch": False,
+    "allow_scratch": DetectorConfig.allow_scratch,
 }
 
 

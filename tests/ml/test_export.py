@@ -88,7 +88,9 @@ def test_comparisons_catch_differences(detector_run, tiny_detection):
 
 
 def test_a_wrong_tflite_model_fails_verification(classifier_run, tiny_classification, weights, node_root, tmp_path):
-    other = train(tiny_classification, ClassifierConfig(input_size=96, weights=weights, head_epochs=1, seed=5))
+    other = train(
+        tiny_classification, ClassifierConfig(input_size=96, weights=weights, head_epochs=1, fine_tune_epochs=0, seed=5)
+    )
     export_saved_model(other, tmp_path / "other")
     export_tflite(tmp_path / "other", classifier_run.exports.android)  # swap in the other model
     images = sample_images_for(classifier_run, tiny_classification)

@@ -18,7 +18,12 @@ def test_missing_weights_raise_unless_scratch_is_allowed(tiny_classification, we
 
 def test_scratch_training_is_recorded(tiny_classification):
     config = ClassifierConfig(
-        input_size=64, weights="/nonexistent/weights.h5", allow_scratch=True, head_epochs=1, feature_augment_copies=0
+        input_size=64,
+        weights="/nonexistent/weights.h5",
+        allow_scratch=True,
+        head_epochs=1,
+        feature_augment_copies=0,
+        fine_tune_epochs=0,
     )
     result = train(tiny_classification, config)
     assert result.trained_from_scratch is True
@@ -57,12 +62,15 @@ def test_cancellation_before_the_first_step(tiny_classification, weights):
         train(tiny_classification, ClassifierConfig(input_size=64, weights=weights), should_cancel=lambda: True)
 
 
-def test_classifier_progress_covers_features_and_head(tiny_classification, weights):
+def test_classifier_progress_covers_every_phase(tiny_classification, weights):
     reports = []
-    config = ClassifierConfig(input_size=64, weights=weights, head_epochs=2, batch_size=8, feature_augment_copies=1)
+    config = ClassifierConfig(
+        input_size=64, weights=weights, head_epochs=2, batch_size=8, feature_augment_copies=1, fine_tune_epochs=1
+    )
     train(tiny_classification, config, on_progress=reports.append)
     phases = [r.phase for r in reports]
-    assert phases[0] == "features" and phases[-1] == "head"
+    assert list(dict.fromkeys(phases)) == ["features", "head", "fine_tune"]
+    assert phases.count("fine_tune") == 2  # 16 crops in batches of 8
     assert [r.step for r in reports] == list(range(1, reports[-1].total_steps + 1))
 
 

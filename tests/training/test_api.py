@@ -48,7 +48,7 @@ def test_who_may_start_a_run(ready, personas, role, expected):
     if expected == 201:
         body = response.json()
         assert body["status"] == "queued" and body["kind"] == "classification"
-        assert body["hyperparameters"]["epochs"] == 2 and body["hyperparameters"]["input_size"] == 160
+        assert body["hyperparameters"]["epochs"] == 2 and body["hyperparameters"]["input_size"] == 288
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -40,7 +40,7 @@ pytestmark = [
 # Shorter than the default 45 s to keep the suite quick, long enough that a loaded 2-core machine
 # (native export calls can hold the GIL and delay the heartbeat thread) does not reap a live run.
 HEARTBEAT_TIMEOUT = 25
-TINY = {"input_size": 64, "batch_size": 4, "augment": False}
+TINY = {"input_size": 64, "batch_size": 4, "augment": False, "fine_tune_epochs": 1}
 MODELS = {"model", "model_web", "model_android", "model_ios"}
 
 

@@ -22,7 +22,7 @@ from .dataset import CLASSIFICATION, DETECTION, TrainingSet
 from .errors import TrainingCancelled
 from .models import classifier as classifier_model
 from .models.anchor_free import box_loss, encode_targets, heatmap_loss
-from .models.backbone import freeze_batch_norm, mobilenet_v2
+from .models.backbone import mobilenet_v2, train_from
 from .models.detector import STRIDE, build_detector
 
 
@@ -219,7 +219,7 @@ def _train_features(
 def _fine_tune(
     model: keras.Model, backbone: keras.Model, data: TrainingSet, config: ClassifierConfig, tracker: _Tracker
 ) -> float | None:
-    classifier_model.unfreeze_top(backbone, config.fine_tune_from)
+    train_from(backbone, config.fine_tune_from)
     steps_per_epoch = _steps_per_epoch(len(data.train), config.batch_size)
     # Cosine decay: a constant rate keeps the accuracy bouncing between epochs at the end.
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -261,6 +261,14 @@ def detector_training_dataset(data: TrainingSet, config: DetectorConfig) -> tf.d
     )
 
 
+def detector_model(data: TrainingSet, config: DetectorConfig) -> tuple[keras.Model, bool]:
+    """``(model, trained_from_scratch)``: the backbone trains from ``config.trainable_from`` on,
+    or entirely when there are no pretrained weights (frozen random filters learn nothing)."""
+    backbone, scratch = mobilenet_v2(config.input_size, config.alpha, config.weights, config.allow_scratch)
+    train_from(backbone, None if scratch else config.trainable_from)
+    return build_detector(backbone, config.input_size, len(data.labels), config.head_channels), scratch
+
+
 def compile_detector(model: keras.Model, config: DetectorConfig, total_steps: int) -> None:
     """AdamW with linear warm-up and cosine decay; GIoU weighted 5:1 against the heatmap."""
     warmup = min(config.warmup_steps, max(total_steps // 5, 1))
@@ -295,9 +303,7 @@ def train_detector(
     """Train backbone and head end to end (backbone batch norm frozen) on augmented images."""
     keras.utils.set_random_seed(config.seed)
     started = time.perf_counter()
-    backbone, scratch = mobilenet_v2(config.input_size, config.alpha, config.weights, config.allow_scratch)
-    freeze_batch_norm(backbone)
-    model = build_detector(backbone, config.input_size, len(data.labels), config.head_channels)
+    model, scratch = detector_model(data, config)
     epochs, steps_per_epoch = detector_schedule(data, config)
     tracker = _Tracker(epochs * steps_per_epoch, on_progress, should_cancel)
     tracker.check_cancelled()

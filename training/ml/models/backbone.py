@@ -59,3 +59,16 @@ def freeze_batch_norm(backbone: keras.Model) -> None:
     for layer in backbone.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
+
+
+def train_from(backbone: keras.Model, first_layer: str | None) -> None:
+    """Make the layers from ``first_layer`` (a name prefix) on trainable and freeze the ones
+    before it; ``None`` trains them all. Batch norm stays frozen everywhere."""
+    names = [layer.name for layer in backbone.layers]
+    start = 0 if first_layer is None else next((i for i, n in enumerate(names) if n.startswith(first_layer)), None)
+    if start is None:
+        raise ValueError(f"the backbone has no layer named {first_layer}*")
+    backbone.trainable = True
+    for index, layer in enumerate(backbone.layers):
+        layer.trainable = index >= start
+    freeze_batch_norm(backbone)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from .backbone import freeze_batch_norm, preprocess
+from .backbone import preprocess
 
 
 def feature_extractor(backbone: keras.Model, input_size: int) -> keras.Model:
@@ -31,17 +31,3 @@ def assemble(extractor: keras.Model, classifier_head: keras.Model) -> keras.Mode
     """The end-to-end model that is fine-tuned and exported."""
     image = keras.Input(extractor.input_shape[1:], name="image")
     return keras.Model(image, classifier_head(extractor(image)), name="classifier")
-
-
-def unfreeze_top(backbone: keras.Model, from_layer: str) -> int:
-    """Make layers from ``from_layer`` (a name prefix) onwards trainable, batch norm excepted.
-
-    Returns how many layers became trainable.
-    """
-    names = [layer.name for layer in backbone.layers]
-    start = next((i for i, n in enumerate(names) if n.startswith(from_layer)), len(names))
-    backbone.trainable = True
-    for layer in backbone.layers[:start]:
-        layer.trainable = False
-    freeze_batch_norm(backbone)
-    return sum(1 for layer in backbone.layers[start:] if layer.trainable)
