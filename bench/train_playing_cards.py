@@ -46,10 +46,10 @@ OUT = ROOT / "bench" / "out" / "playing_cards"
 
 
 def images_per_second(step_ends: list[float], batch_size: int, warmup: int) -> float:
-    """Throughput over the steps after ``warmup``: the first ones trace the graph and fill the
-    decoded-image cache, which says nothing about the training loop."""
-    timed = step_ends[warmup:]
-    return (len(timed) - 1) * batch_size / (timed[-1] - timed[0])
+    """Throughput from the median step time after ``warmup`` steps: the first ones trace the
+    graph and fill the decoded-image cache, and the median ignores the odd stalled step (the
+    mean over 40 steps moved by ±10 % between identical runs)."""
+    return batch_size / float(np.median(np.diff(step_ends[warmup:])))
 
 
 class _StepClock(keras.callbacks.Callback):
@@ -104,15 +104,18 @@ def tflite_speed(path: Path, size: int, runs: int = 50) -> float:
 
 def throughput(data: TrainingSet, config: DetectorConfig, steps: int, rounds: int) -> list[tuple[float, float]]:
     """``(ours, bare)`` images/s per round, both clocked at the end of each step and over the
-    same steps; the runs alternate so load from other processes hits both alike."""
+    same steps. The runs alternate, and so does which goes first in a round, so that neither
+    always has the warmer process."""
     warmup = 2 * math.ceil(len(data.train) / config.batch_size)
     if steps < warmup + 10:
         raise SystemExit(f"--throughput-steps must be at least {warmup + 10} (two epochs of warm-up, then 10)")
     results = []
-    for _ in range(rounds):
-        bare = images_per_second(bare_fit_step_ends(data, config, steps), config.batch_size, warmup)
-        ours = images_per_second(our_step_ends(data, config, steps), config.batch_size, warmup)
-        results.append((ours, bare))
+    clocks = {"ours": our_step_ends, "bare": bare_fit_step_ends}
+    for round_ in range(rounds):
+        rates = {}
+        for name in ("ours", "bare") if round_ % 2 else ("bare", "ours"):
+            rates[name] = images_per_second(clocks[name](data, config, steps), config.batch_size, warmup)
+        results.append((rates["ours"], rates["bare"]))
     return results
 
 
@@ -175,7 +178,7 @@ def main() -> None:
     parser.add_argument("--cls-size", type=int, default=ClassifierConfig.input_size)
     parser.add_argument("--cls-fine-tune", type=int, default=ClassifierConfig.fine_tune_epochs)
     parser.add_argument("--throughput-steps", type=int, default=60, help="0 skips the throughput comparison")
-    parser.add_argument("--throughput-rounds", type=int, default=3)
+    parser.add_argument("--throughput-rounds", type=int, default=4)
     parser.add_argument("--only", choices=["detector", "classifier"])
     args = parser.parse_args()
     labels, train = voc_samples(DATA / "train")

@@ -1,3 +1,4 @@
+import keras
 import pytest
 
 from training.ml.config import ClassifierConfig, DetectorConfig
@@ -16,17 +17,19 @@ def test_missing_weights_raise_unless_scratch_is_allowed(tiny_classification, we
         train(tiny_classification, config)
 
 
-def test_scratch_training_is_recorded(tiny_classification):
+def test_scratch_training_is_recorded_and_fine_tunes_every_block(tiny_classification):
     config = ClassifierConfig(
         input_size=64,
         weights="/nonexistent/weights.h5",
         allow_scratch=True,
         head_epochs=1,
         feature_augment_copies=0,
-        fine_tune_epochs=0,
+        fine_tune_epochs=1,
     )
     result = train(tiny_classification, config)
     assert result.trained_from_scratch is True
+    backbone = next(layer for layer in result.model.get_layer("features").layers if isinstance(layer, keras.Model))
+    assert backbone.get_layer("Conv1").trainable and backbone.get_layer("block_1_expand").trainable
 
 
 @pytest.fixture(scope="module")

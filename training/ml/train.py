@@ -184,7 +184,9 @@ def train_classifier(
     model = classifier_model.assemble(extractor, head)
     throughput = None
     if config.fine_tune_epochs:
-        throughput = _fine_tune(model, backbone, data, config, tracker)
+        # Random filters are worth training all the way down; pretrained early ones are not.
+        first_layer = None if scratch else config.fine_tune_from
+        throughput = _fine_tune(model, backbone, first_layer, data, config, tracker)
     return TrainResult(
         kind=CLASSIFICATION,
         labels=data.labels,
@@ -217,9 +219,14 @@ def _train_features(
 
 
 def _fine_tune(
-    model: keras.Model, backbone: keras.Model, data: TrainingSet, config: ClassifierConfig, tracker: _Tracker
+    model: keras.Model,
+    backbone: keras.Model,
+    first_layer: str | None,
+    data: TrainingSet,
+    config: ClassifierConfig,
+    tracker: _Tracker,
 ) -> float | None:
-    train_from(backbone, config.fine_tune_from)
+    train_from(backbone, first_layer)
     steps_per_epoch = _steps_per_epoch(len(data.train), config.batch_size)
     # Cosine decay: a constant rate keeps the accuracy bouncing between epochs at the end.
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -300,7 +307,8 @@ def train_detector(
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
 ) -> TrainResult:
-    """Train backbone and head end to end (backbone batch norm frozen) on augmented images."""
+    """Train the head and the backbone from ``config.trainable_from`` on, end to end on
+    augmented images (batch norm frozen)."""
     keras.utils.set_random_seed(config.seed)
     started = time.perf_counter()
     model, scratch = detector_model(data, config)
