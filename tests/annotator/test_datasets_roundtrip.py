@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -45,7 +46,9 @@ def _project_from(dataset: Dataset, tmp: Path, name: str = "source"):
     """A project holding `dataset`: written as Cloud Annotations with real PNGs, imported through the service."""
     owner = UserFactory()
     project = create_project(owner, name, dataset.type)
-    folder = tmp / f"{name}-seed"
+    # A fresh folder every time: a reused one (Hypothesis examples can share a name) would
+    # still hold the images of an earlier example, and the import would take them too.
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}-seed-", dir=tmp))
     write_dataset(dataset, folder, "cloud-annotations", image_bytes=image_png)
     import_dataset(project, folder, "cloud-annotations", user=owner)
     return project, owner
@@ -85,7 +88,7 @@ def test_any_dataset_survives_the_database_and_a_format(format_id, tmp_path):
         assume(dataset.images and len({name.lower() for name in dataset.labels}) == len(dataset.labels))
         assume(all(len(name) <= 100 for name in dataset.labels))
         assume(all(clean_name(image.key) == image.key for image in dataset.images))
-        project, owner = _project_from(dataset, tmp_path, f"p{len(dataset.images)}-{id(dataset)}")
+        project, owner = _project_from(dataset, tmp_path, f"p{len(dataset.images)}")
         stored = project_dataset(project)
         assert_same(dataset, stored, tolerance=1e-12, keeps_label_list=True)
         assert_same(
