@@ -7,7 +7,16 @@ from playwright.sync_api import expect
 
 from annotator.models import Box, Image, Membership, Role
 from annotator.services.projects import create_label
-from tests.e2e.helpers import drag, make_project, open_editor, shows_colour, stage_centre, wait_saved
+from tests.e2e.helpers import (
+    IMAGE_SIZE,
+    drag,
+    make_project,
+    open_editor,
+    shows_colour,
+    stage_centre,
+    wait_saved,
+    wait_until,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.e2e
@@ -35,8 +44,39 @@ def test_draw_a_box_label_it_reload_and_find_it(login, server):
     page.reload()
     page.wait_for_selector("#stage[data-rendered]")
     assert page.locator("#image-name").text_content() == first.key
+    expect(page.locator(f"#strip-filters [data-filter='label={dog.pk}'] .count")).to_have_text("1")
     assert shows_colour(page, cx - 60, cy, dog.color)  # the box's left edge, in dog's colour
-    assert page.locator(f"#strip-filters [data-filter='label={dog.pk}'] .count").text_content() == "1"
+    assert not page.errors
+
+
+def fit_scale(stage: dict) -> float:
+    return min(stage["width"] / IMAGE_SIZE[0], stage["height"] / IMAGE_SIZE[1])
+
+
+def test_a_resized_window_keeps_the_image_fitted_and_the_boxes_drawn(login, server):
+    owner = UserFactory()
+    project = make_project(owner, images=1)
+    cat = project.labels.get(name="cat")
+    page = login(owner)
+    open_editor(page, server, project)
+    cx, cy = stage_centre(page)
+    drag(page, (cx - 60, cy - 40), (cx + 60, cy + 40))  # drawn with the active label, cat
+    wait_saved(page)
+    page.keyboard.press("Escape")  # deselect: an unselected box is a plain outline, no handles
+    before = page.locator("#stage").bounding_box()
+
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": viewport["width"] - 200, "height": viewport["height"] - 100})
+    canvas_width = "() => document.querySelector('#layer-boxes').width"
+    wait_until(page, lambda: page.evaluate(canvas_width) < before["width"], message="the canvas to shrink")
+    after = page.locator("#stage").bounding_box()
+    # Refitted: the box stays centred on the smaller stage, at the smaller scale; and it is drawn as
+    # soon as the canvas has its new (cleared) size, never a frame later.
+    shrink = fit_scale(after) / fit_scale(before)
+    nx, ny = stage_centre(page)
+    assert shrink < 1
+    assert shows_colour(page, nx - 60 * shrink, ny, cat.color)
+    assert not shows_colour(page, cx - 60, cy, cat.color)  # not left where it was drawn
     assert not page.errors
 
 

@@ -58,7 +58,12 @@ export class Renderer {
   ) {
     const ctx = (c: HTMLCanvasElement) => c.getContext("2d", { alpha: true })!;
     this.contexts = { image: ctx(canvases.image), boxes: ctx(canvases.boxes), overlay: ctx(canvases.overlay) };
-    new ResizeObserver(() => this.resize()).observe(stage);
+    // The observer runs after layout and before paint: redrawing there, not a frame later, keeps a
+    // resized canvas (which the browser clears) from ever being shown blank.
+    new ResizeObserver(() => {
+      this.resize();
+      this.frame();
+    }).observe(stage);
     this.resize();
   }
 
@@ -77,15 +82,12 @@ export class Renderer {
 
   private resize(): void {
     const rect = this.stage.getBoundingClientRect();
-    const firstSize = this.view.cw <= 1;
     this.dpr = window.devicePixelRatio || 1;
-    this.view.cw = Math.max(1, rect.width);
-    this.view.ch = Math.max(1, rect.height);
+    this.view.resize(Math.max(1, rect.width), Math.max(1, rect.height));
     for (const ctx of Object.values(this.contexts)) {
       ctx.canvas.width = Math.round(this.view.cw * this.dpr);
       ctx.canvas.height = Math.round(this.view.ch * this.dpr);
     }
-    if (firstSize) this.view.fit();
     this.invalidate("image", "boxes", "overlay");
   }
 

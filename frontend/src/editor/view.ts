@@ -13,6 +13,8 @@ export class View {
   /** Stage size in CSS pixels. */
   cw = 1;
   ch = 1;
+  /** Whether the image is fitted to the stage (no zoom or pan since): a resize refits it. */
+  fitted = true;
 
   setImage(w: number, h: number): void {
     this.w = w;
@@ -23,6 +25,16 @@ export class View {
     this.scale = Math.min(this.cw / this.w, this.ch / this.h) * 0.98;
     this.tx = (this.cw - this.w * this.scale) / 2;
     this.ty = (this.ch - this.h * this.scale) / 2;
+    this.fitted = true;
+  }
+
+  /** The stage changed size: refit a fitted image, else keep what was at the centre there. */
+  resize(cw: number, ch: number): void {
+    const [dx, dy] = [(cw - this.cw) / 2, (ch - this.ch) / 2];
+    this.cw = cw;
+    this.ch = ch;
+    if (this.fitted) this.fit();
+    else this.pan(dx, dy);
   }
 
   zoomAt(factor: number, sx = this.cw / 2, sy = this.ch / 2): void {
@@ -31,11 +43,13 @@ export class View {
     this.tx = sx - (sx - this.tx) * f;
     this.ty = sy - (sy - this.ty) * f;
     this.scale = scale;
+    this.fitted = false;
   }
 
   pan(dx: number, dy: number): void {
     this.tx += dx;
     this.ty += dy;
+    this.fitted = false;
   }
 
   /** Screen point to normalised image coordinates (may fall outside 0..1). */
