@@ -13,6 +13,7 @@ import { Labels } from "./labels";
 import { Live } from "./live";
 import { Queue } from "./queue";
 import { type Draft, Renderer, type Scene } from "./render";
+import { ReviewNote } from "./review";
 import { relogin } from "./session";
 import { Store } from "./store";
 import { Filters, Strip } from "./strip";
@@ -36,6 +37,7 @@ export class Editor {
   readonly boxes: BoxTools;
   readonly classifier: Classifier | null = null;
   readonly input: PointerInput;
+  readonly review: ReviewNote;
   current: ImageItem | null = null;
   doc: Doc | null = null;
   spaceHeld = false;
@@ -67,6 +69,7 @@ export class Editor {
       expired: () => void this.relogin().then(() => this.live.connect()),
       refused: (message) => toast(message, "error"),
     });
+    this.review = new ReviewNote($("#review-note"), cfg.api);
     const input = document.querySelector<HTMLInputElement>("#label-input");
     this.labels = new Labels(cfg.api, $("#label-list"), input, $("#label-hint"), cfg.canCreateLabel, {
       picked: (label) => this.labelPicked(label),
@@ -164,6 +167,7 @@ export class Editor {
     window.history.replaceState(null, "", `?image=${item.id}`);
     this.live.setImage(item.id);
     this.showPeople();
+    void this.review.load(item.id, item.version);
     // A cached state is trusted while the websocket would have told us about changes.
     const cached = this.store.isFresh(item.id);
     let bitmap: HTMLImageElement;
@@ -349,6 +353,7 @@ export class Editor {
     this.boxes.pruneSelection();
     const negative = document.getElementById("negative-toggle");
     negative?.setAttribute("aria-pressed", String(Boolean(this.doc?.negative)));
+    if (this.doc && this.current) this.review.versionChanged(this.current.id, this.doc.version);
     if (this.doc) void this.labels.ensure([...this.doc.labels, ...this.doc.boxes.map((b: Box) => b.label)]).then(() => this.renderer.invalidate("boxes"));
     this.renderer.invalidate("image", "boxes", "overlay");
   }
@@ -359,6 +364,7 @@ export class Editor {
       const known = this.store.server(id);
       if (name === "annotations.changed" && known && known.version >= payload.version) return; // our own save
       this.store.invalidate(id);
+      if (name === "image.reviewed" && id === this.current?.id) void this.review.load(id, this.doc?.version ?? payload.version);
       if (id === this.current?.id || this.strip.index(id) >= 0) await this.revalidate(id);
       this.scheduleCounts();
     } else if (name === "image.created") {
