@@ -2,7 +2,8 @@
 
 Builds a project with --images images, --writes annotation saves spread over 20
 members (AnnotationEvent rows, as the annotation service writes them) and one
-review per image, then times `team_progress` (what /progress/ serves). It also
+review per image, then times `team_progress` (what /progress/ serves) and its per-day
+query against the same query grouped by Django's own TruncDate. It also
 times save_annotations with and without the AnnotationEvent insert, to show what
 the activity record adds to every write. Runs against whatever DATABASE_URL
 names (SQLite by default) with a throwaway database.
@@ -103,6 +104,27 @@ def _time_writes(project, user, ids: list[int], with_event: bool) -> float:
         AnnotationEvent.objects.create = real_create
 
 
+def _time_days(project, expression: str) -> float:
+    """Best of 3, ms: the per-day annotation counts grouped by `expression` over every row."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from annotator.models import AnnotationEvent
+    from teams.services.progress import LocalDate
+
+    day = {"LocalDate": LocalDate, "TruncDate": TruncDate}[expression]("created_at")
+    query = (
+        AnnotationEvent.objects.filter(project=project).annotate(day=day).order_by()
+        .values("day", "user_id").annotate(images=Count("image_id", distinct=True))
+    )  # fmt: skip
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        list(query.all())  # a fresh queryset: a used one would answer from its cache
+        timings.append(time.perf_counter() - started)
+    return min(timings) * 1000
+
+
 def run(images: int, writes: int) -> list[tuple[str, str]]:
     from teams.services.progress import team_progress
 
@@ -116,6 +138,9 @@ def run(images: int, writes: int) -> list[tuple[str, str]]:
         timings.append(time.perf_counter() - started)
     assert sum(m.labelled_images for m in report.members) == min(images, writes)
     rows.append(("team_progress (14 days), best of 3, ms", f"{min(timings) * 1000:.0f}"))
+    ours, django = (_time_days(project, fn) for fn in ("LocalDate", "TruncDate"))
+    rows.append(("per-day counts with LocalDate / Django's TruncDate, ms", f"{ours:.0f} / {django:.0f}"))
+    rows.append(("  ratio (TruncDate / LocalDate)", f"{django / ours:.1f}x"))
     without = _time_writes(project, user, ids, with_event=False)
     with_event = _time_writes(project, user, ids[WRITES_TIMED:], with_event=True)
     rows.append((f"save_annotations without activity row, ms/write ({WRITES_TIMED})", f"{without:.2f}"))

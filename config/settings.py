@@ -265,7 +265,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "collected-static"
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The zone that days are counted in (team progress per day); an IANA name, e.g. "Europe/Berlin".
+TIME_ZONE = env_str("ANNOTATOR_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -44,6 +45,23 @@ class TeamProgress:
     since: date
     members: list[MemberProgress] = field(default_factory=list)
     days: list[DayProgress] = field(default_factory=list)
+
+
+class LocalDate(TruncDate):
+    """TruncDate in the current time zone; on SQLite computed by SQLite's own `date()`.
+
+    Django's SQLite TruncDate calls a Python function for every row, which made the per-day
+    report take 2 s at 400k activity rows. SQLite's 'localtime' modifier converts through the
+    C library's zone, which Django sets from TIME_ZONE (DST included), so when the current
+    zone is TIME_ZONE the built-in gives the same days about ten times faster.
+    """
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        tzname = self.get_tzname()
+        if not settings.USE_TZ or tzname != settings.TIME_ZONE:
+            return self.as_sql(compiler, connection)  # a zone activated per request: Django's way
+        sql, params = compiler.compile(self.lhs)  # stored as UTC text
+        return (f"date({sql})" if tzname == "UTC" else f"date({sql}, 'localtime')"), params
 
 
 def _latest(*times: datetime | None) -> datetime | None:
@@ -98,7 +116,7 @@ def _days(project: Project, since: datetime) -> list[DayProgress]:
     for model, user_field, counter in sources:
         rows = (
             model.objects.filter(project=project, created_at__gte=since)
-            .annotate(day=TruncDate("created_at"))
+            .annotate(day=LocalDate("created_at"))
             .order_by()
             .values("day", user_field)
             .annotate(images=Count("image_id", distinct=True))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from contextlib import nullcontext
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from annotator.models import AnnotationEvent
+from teams.services.progress import LocalDate, _days
 from tests.conftest import client_for
 from tests.factories import ImageFactory, LabelFactory
 
@@ -56,6 +61,42 @@ def test_days_window_leaves_out_older_activity(personas):
 
     assert recent["days"] == [] and len(longer["days"]) == 1
     assert {m["user"]: m["labelled_images"] for m in recent["members"]}[personas.annotator.pk] == 1
+
+
+# Local dates around which clocks change in 2026: the US (8 Mar, 1 Nov), the EU (29 Mar, 25 Oct),
+# Lord Howe Island (5 Apr, 4 Oct; a 30-minute change).
+AROUND_CHANGES = [date(2026, m, d) for m, d in ((3, 8), (3, 9), (3, 29), (4, 5), (10, 4), (10, 25), (11, 1), (11, 2))]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe"])
+@pytest.mark.parametrize("how", ["setting", "activated"])
+def test_days_are_counted_in_the_current_zone_across_clock_changes(personas, settings, zone, how):
+    settings.TIME_ZONE = zone if how == "setting" else "Asia/Kolkata"
+    # "activated": the zone of one request, other than TIME_ZONE; the database must follow it too.
+    current = timezone.override(zone) if how == "activated" else nullcontext()
+    tz = ZoneInfo(zone)
+    midnights = [datetime(d.year, d.month, d.day, tzinfo=tz) for d in AROUND_CHANGES]
+    offsets = (timedelta(minutes=-1), timedelta(0), timedelta(minutes=1), timedelta(hours=12))
+    instants = [(midnight + offset).astimezone(UTC) for midnight in midnights for offset in offsets]
+    images = [ImageFactory(project=personas.project) for _ in instants]
+    for image, instant in zip(images, instants, strict=True):
+        event = AnnotationEvent.objects.create(project=personas.project, image=image, user=personas.annotator)
+        AnnotationEvent.objects.filter(pk=event.pk).update(created_at=instant)
+
+    with current:
+        days = _days(personas.project, since=datetime(2026, 1, 1, tzinfo=UTC))
+
+    expected = Counter(instant.astimezone(tz).date() for instant in instants)
+    assert {d.date: d.labelled_images for d in days if d.user == personas.annotator.pk} == expected
+
+
+def test_local_date_is_computed_by_the_database_not_per_row_in_python(settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    sql = str(AnnotationEvent.objects.annotate(day=LocalDate("created_at")).values("day").query)
+    if connection.vendor == "sqlite":
+        assert "date(" in sql and "django_datetime_cast_date" not in sql  # Django's is a Python callback
+    else:
+        assert "Europe/Berlin" in sql
 
 
 def test_bad_days_parameter_is_a_clear_400(personas):
