@@ -265,7 +265,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "collected-static"
 LANGUAGE_CODE = "en-us"
-# The zone that days are counted in (team progress per day); an IANA name, e.g. "Europe/Berlin".
+# The zone times are shown in and team progress counts days in; an IANA name, e.g. "Europe/Berlin".
 TIME_ZONE = env_str("ANNOTATOR_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

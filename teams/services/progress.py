@@ -51,9 +51,10 @@ class LocalDate(TruncDate):
     """TruncDate in the current time zone; on SQLite computed by SQLite's own `date()`.
 
     Django's SQLite TruncDate calls a Python function for every row, which made the per-day
-    report take 2 s at 400k activity rows. SQLite's 'localtime' modifier converts through the
+    query take 2.2 s at 300k activity rows. SQLite's 'localtime' modifier converts through the
     C library's zone, which Django sets from TIME_ZONE (DST included), so when the current
-    zone is TIME_ZONE the built-in gives the same days about ten times faster.
+    zone is TIME_ZONE the built-in gives the same days, about five times faster
+    (bench/team_progress.py).
     """
 
     def as_sqlite(self, compiler, connection, **extra_context):
