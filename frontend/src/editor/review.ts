@@ -32,6 +32,7 @@ export class ReviewNote {
   private image: number | null = null;
   private version = 0;
   private latest: Review | null = null;
+  private requests = 0;
 
   constructor(
     private root: HTMLElement,
@@ -46,13 +47,14 @@ export class ReviewNote {
   async load(id: number, version: number): Promise<void> {
     if (id !== this.image) this.clear();
     [this.image, this.version] = [id, version];
+    const mine = ++this.requests;
     let latest: Review | null;
     try {
       [latest = null] = await api<Review[]>(`${this.apiBase}images/${id}/review/`);
     } catch {
       latest = null;
     }
-    if (this.image !== id) return; // the editor moved on meanwhile
+    if (mine !== this.requests) return; // the editor moved on, or asked again, meanwhile
     this.latest = latest;
     this.render();
   }
@@ -65,6 +67,7 @@ export class ReviewNote {
   }
 
   clear(): void {
+    this.requests++; // an answer still on its way is for an image no longer shown
     [this.image, this.latest] = [null, null];
     this.root.hidden = true;
   }
