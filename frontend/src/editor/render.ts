@@ -93,6 +93,7 @@ export class Renderer {
 
   private frame(): void {
     this.frameRequested = false;
+    if (!this.dirty.size) return; // a resize already drew what this frame was requested for
     const started = performance.now();
     const scene = this.scene();
     for (const layer of this.dirty) {
