@@ -22,13 +22,23 @@ class RateLimitedLoginForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         email = self.cleaned_data.get("username") or ""
-        if email and ratelimit.is_locked(email, ratelimit.client_ip(self.request)):
-            raise forms.ValidationError(
-                "Too many failed attempts. Wait %(minutes)s minutes or reset your password.",
-                code="rate_limited",
-                params={"minutes": ratelimit.lockout_minutes()},
-            )
-        return super().clean()
+        ip = ratelimit.client_ip(self.request)
+        if email and ratelimit.is_locked(email, ip):
+            raise self._locked()
+        try:
+            return super().clean()
+        except forms.ValidationError as refused:
+            # The backend also refuses a guess that a parallel one pushed over the limit: say so.
+            if refused.code == "invalid_login" and ratelimit.is_locked(email, ip):
+                raise self._locked() from None
+            raise
+
+    def _locked(self) -> forms.ValidationError:
+        return forms.ValidationError(
+            "Too many failed attempts. Wait %(minutes)s minutes or reset your password.",
+            code="rate_limited",
+            params={"minutes": ratelimit.lockout_minutes()},
+        )
 
 
 class PasswordPairForm(forms.Form):

@@ -1,5 +1,7 @@
 """People who sign in. The e-mail address is the login name."""
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -39,11 +41,33 @@ class User(AbstractUser):
 
     objects = UserManager()  # type: ignore[misc]
 
+    # Set by set_unusable_password, which (unlike set_password) leaves Django's `_password` alone.
+    _password_disabled = False
+
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
 
     def __str__(self) -> str:
         return self.name
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_disabled = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saving a new password revokes what the old one gave out (accounts.services.password_changed).
+
+        Every door that sets a password (profile, reset link, admin, `changepassword`) ends in here.
+        `_password` is Django's own mark of a password set since the last save; a hash upgraded at
+        login clears it first, so an upgrade is not mistaken for a change.
+        """
+        changed = self.pk is not None and (self._password is not None or self._password_disabled)
+        super().save(*args, **kwargs)
+        self._password_disabled = False
+        if changed:
+            from accounts.services import password_changed  # imports Token, a model that needs this one
+
+            password_changed(self)
 
     @property
     def name(self) -> str:

@@ -2,7 +2,12 @@
 
 Keyed on the pair so that one attacker cannot lock a victim out from everywhere,
 and one address cannot try unlimited passwords on an account. The window starts
-at the first failure and is not extended by later ones.
+at the first attempt and is not extended by later ones.
+
+Every attempt is counted *before* its password is checked, with the cache's
+atomic increment: of any number of parallel guesses only the first
+ANNOTATOR_LOGIN_MAX_FAILURES get a password check, whatever their timing.
+A successful login clears the count (so it never counts against its owner).
 """
 
 from __future__ import annotations
@@ -27,13 +32,20 @@ def is_locked(email: str, ip: str) -> bool:
     return cache.get(_key(email, ip), 0) >= settings.ANNOTATOR_LOGIN_MAX_FAILURES
 
 
-def record_failure(email: str, ip: str) -> None:
-    key = _key(email, ip)
-    cache.add(key, 0, timeout=settings.ANNOTATOR_LOGIN_LOCKOUT_SECONDS)
+def begin_attempt(email: str, ip: str) -> bool:
+    """Count an attempt on the pair; False when it is over the limit and its password must not be checked."""
+    key, window = _key(email, ip), settings.ANNOTATOR_LOGIN_LOCKOUT_SECONDS
+    cache.add(key, 0, timeout=window)
     try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr: this failure starts a new window
-        cache.set(key, 1, timeout=settings.ANNOTATOR_LOGIN_LOCKOUT_SECONDS)
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this attempt starts a new window
+        cache.add(key, 0, timeout=window)
+        count = cache.incr(key)
+    if count == 1:
+        # Redis' INCR recreates a key that expired after Django's existence check, without an expiry;
+        # the first attempt of a window (re)sets it so a count can never outlive its window.
+        cache.touch(key, window)
+    return count <= settings.ANNOTATOR_LOGIN_MAX_FAILURES
 
 
 def reset(email: str, ip: str) -> None:

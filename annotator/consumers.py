@@ -25,8 +25,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from annotator import nesting
 from annotator.errors import CodedError
 from annotator.events import project_group
+from annotator.ids import MAX_ID
 from annotator.models import Image
 from annotator.permissions import Action, project_for
 
@@ -55,7 +57,7 @@ def _image_id(content: dict) -> int | None:
     image = content.get("image")
     if image is None:
         return None
-    if isinstance(image, bool) or not isinstance(image, int) or image <= 0:
+    if isinstance(image, bool) or not isinstance(image, int) or not 0 < image <= MAX_ID:
         raise MessageRefused("invalid_message", "'image' must be an image id.")
     return image
 
@@ -71,7 +73,7 @@ def _draft_boxes(content: dict) -> list[dict]:
             coords = [float(box[k]) for k in ("x", "y", "x2", "y2")]
             label = int(box["label"])
             uid = str(box["id"])[:36]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
             raise MessageRefused("invalid_message", "Each draft box needs id, label, x, y, x2, y2.") from None
         if not all(math.isfinite(c) and -0.01 <= c <= 1.01 for c in coords):
             raise MessageRefused("invalid_message", "Draft coordinates are normalised to 0..1.")
@@ -113,6 +115,15 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         return {"id": self.user.pk, "name": self.user.name}
 
     # --- messages from the browser -------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Parse with a depth limit: bad JSON gets an error message instead of ending the consumer."""
+        try:
+            content = nesting.loads(text_data) if text_data else None
+        except ValueError:
+            await self._refuse("invalid_message", "Messages are JSON objects with a 'type', not deeply nested.")
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):

@@ -8,7 +8,7 @@ urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("projects/new/", views.project_new, name="project-new"),
     path("projects/new/bucket/", bucket_views.project_from_bucket, name="project-from-bucket"),
-    path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
-    path("projects/<int:project_id>/label/", editor_views.editor, name="editor"),
-    path("projects/<int:project_id>/storage/", bucket_views.project_storage, name="project-storage"),
+    path("projects/<id:project_id>/", views.project_detail, name="project-detail"),
+    path("projects/<id:project_id>/label/", editor_views.editor, name="editor"),
+    path("projects/<id:project_id>/storage/", bucket_views.project_storage, name="project-storage"),
 ]

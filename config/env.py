@@ -5,6 +5,7 @@ so a typo in a deployment shows up at start-up, not as odd behaviour later.
 """
 
 import os
+import re
 from pathlib import Path
 
 
@@ -55,3 +56,16 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     if value not in choices:
         raise EnvError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+def env_header(name: str) -> str:
+    """An HTTP header name (e.g. X-Forwarded-Proto) as Django's request.META key, or ''."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    if not _HEADER_NAME.match(raw):
+        raise EnvError(f"{name} must be a header name such as X-Forwarded-Proto, got {raw!r}")
+    return "HTTP_" + raw.upper().replace("-", "_")

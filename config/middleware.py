@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 def _img_sources() -> str:
     # Presigned S3 URLs point at the storage endpoint, so images may come from there.
     sources = ["'self'", "data:", "blob:"]
-    endpoint = settings.ANNOTATOR_S3.get("endpoint_url")
+    # Browsers follow presigned links to the public address when there is one.
+    endpoint = settings.ANNOTATOR_S3.get("public_endpoint_url") or settings.ANNOTATOR_S3.get("endpoint_url")
     if endpoint:
         parts = urlsplit(endpoint)
         sources.append(f"{parts.scheme}://{parts.netloc}")
@@ -27,7 +28,8 @@ class ContentSecurityPolicyMiddleware:
         self.policy = "; ".join(
             [
                 "default-src 'self'",
-                "script-src 'self'",
+                # WebAssembly compilation only (the run page's TF.js WASM backend); eval stays forbidden.
+                "script-src 'self' 'wasm-unsafe-eval'",
                 "style-src 'self'",
                 f"img-src {_img_sources()}",
                 "connect-src 'self' ws: wss:",

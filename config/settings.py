@@ -8,20 +8,41 @@ Production sets ANNOTATOR_PRODUCTION=true and the variables in README.md.
 from pathlib import Path
 
 import dj_database_url
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_path, env_str
+from config.env import env_bool, env_choice, env_header, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("ANNOTATOR_VAR_DIR", BASE_DIR / "var")
 
 PRODUCTION = env_bool("ANNOTATOR_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Refused rather than ignored: a deployment that asks for it should learn it did not get it.
+    raise ImproperlyConfigured(
+        "DEBUG=true is refused with ANNOTATOR_PRODUCTION=true: debug pages show settings and tracebacks to "
+        "anyone. Unset DEBUG (or set DEBUG=false)."
+    )
 
 _INSECURE_KEY = "django-insecure-annotator-development-key-do-not-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY)
-if PRODUCTION and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 32):
-    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 32 characters in production.")
+# Django's own criteria (check --deploy's security.W009), refused outright in production.
+if PRODUCTION and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be a random value of at least {SECRET_KEY_MIN_LENGTH} characters, "
+        f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS} of them distinct, not starting with {SECRET_KEY_INSECURE_PREFIX!r}, "
+        "in production. Generate one with: python -c 'from django.core.management.utils import "
+        "get_random_secret_key; print(get_random_secret_key())'"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -49,8 +70,17 @@ INSTALLED_APPS = [
     "training",
 ]
 
+# Production serves the static files `collectstatic` gathered (the images run it at build time) from
+# the app itself through WhiteNoise: compressed, content hashes in the names, cached for a year.
+# Development and the tests serve them from the source folders, no collectstatic needed.
+ANNOTATOR_SERVE_STATIC = env_bool("ANNOTATOR_SERVE_STATIC", PRODUCTION)
+
 MIDDLEWARE = [
+    # Probes first: answered before host validation and the HTTPS redirect, and not logged.
+    "config.health.HealthCheckMiddleware",
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    *(["whitenoise.middleware.WhiteNoiseMiddleware"] if ANNOTATOR_SERVE_STATIC else []),
     "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,6 +109,9 @@ TEMPLATES = [
     },
 ]
 
+# /readyz (config/health.py): seconds each dependency check may take before it counts as failed.
+ANNOTATOR_READY_TIMEOUT = env_int("ANNOTATOR_READY_TIMEOUT", 3)
+
 # --- Database -----------------------------------------------------------------
 
 DATABASES = {
@@ -95,6 +128,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# PostgreSQL connections shared by a process's threads. The ASGI server runs each request in a
+# thread of its own, so per-thread persistent connections (DATABASE_CONN_MAX_AGE) would pile up
+# to one per thread ever used; a pool keeps at most this many per process and reuses them.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0)
+if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_SIZE}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and websocket layer -------------------------------------------
@@ -129,8 +169,17 @@ ANNOTATOR_INVITATION_DAYS = env_int("ANNOTATOR_INVITATION_DAYS", 7)
 ANNOTATOR_ADMIN_EMAIL = env_str("ANNOTATOR_ADMIN_EMAIL", "admin@example.com")
 ANNOTATOR_ADMIN_PASSWORD = env_str("ANNOTATOR_ADMIN_PASSWORD", "")
 
+# HTTPS (README, Production): production redirects plain HTTP to HTTPS and sends HSTS
+# (only ever on HTTPS answers). Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER names
+# the header it sets to "https" (it must overwrite any the client sent), so requests count as secure.
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+_PROXY_SSL_HEADER = env_header("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -145,8 +194,17 @@ ANNOTATOR_S3 = {
     "access_key_id": env_str("ANNOTATOR_S3_ACCESS_KEY_ID", "") or None,
     "secret_access_key": env_str("ANNOTATOR_S3_SECRET_ACCESS_KEY", "") or None,
     "addressing_style": env_choice("ANNOTATOR_S3_ADDRESSING_STYLE", "path", {"path", "virtual", "auto"}),
+    # Browsers load images by presigned link: when they reach the endpoint at another address than
+    # the servers do (docker/compose.yaml), links are signed for this one.
+    "public_endpoint_url": env_str("ANNOTATOR_S3_PUBLIC_ENDPOINT_URL", "") or None,
 }
 ANNOTATOR_PRESIGNED_URL_SECONDS = env_int("ANNOTATOR_PRESIGNED_URL_SECONDS", 300)
+# Every S3 call (instance and project buckets): seconds to connect, seconds per read, attempts in
+# all; "Test connection" makes one attempt per call and ends, in all, within the test timeout.
+ANNOTATOR_S3_CONNECT_TIMEOUT = env_int("ANNOTATOR_S3_CONNECT_TIMEOUT", 5)
+ANNOTATOR_S3_READ_TIMEOUT = env_int("ANNOTATOR_S3_READ_TIMEOUT", 30)
+ANNOTATOR_S3_MAX_ATTEMPTS = env_int("ANNOTATOR_S3_MAX_ATTEMPTS", 3)
+ANNOTATOR_S3_TEST_TIMEOUT = env_int("ANNOTATOR_S3_TEST_TIMEOUT", 15)
 # Per-project bucket connections (docs/buckets.md). Fernet keys, comma-separated, first encrypts;
 # empty derives one from SECRET_KEY.
 ANNOTATOR_ENCRYPTION_KEY = env_str("ANNOTATOR_ENCRYPTION_KEY", "")
@@ -164,6 +222,10 @@ ANNOTATOR_ANNOTATIONS_WRITE_DELAY = env_int("ANNOTATOR_ANNOTATIONS_WRITE_DELAY",
 
 ANNOTATOR_MAX_IMAGE_PIXELS = env_int("ANNOTATOR_MAX_IMAGE_PIXELS", 80_000_000)
 ANNOTATOR_MAX_UPLOAD_BYTES = env_int("ANNOTATOR_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# Memory one image check may take: its bytes plus its decoded pixels at their bit depth
+# (annotator/uploads.py); decodes at once per process are bounded too.
+ANNOTATOR_MAX_DECODE_BYTES = env_int("ANNOTATOR_MAX_DECODE_BYTES", 256 * 1024 * 1024)
+ANNOTATOR_MAX_CONCURRENT_DECODES = env_int("ANNOTATOR_MAX_CONCURRENT_DECODES", 2)
 ANNOTATOR_ZIP_MAX_ENTRIES = env_int("ANNOTATOR_ZIP_MAX_ENTRIES", 5000)
 ANNOTATOR_ZIP_MAX_TOTAL_BYTES = env_int("ANNOTATOR_ZIP_MAX_TOTAL_BYTES", 2 * 1024**3)
 ANNOTATOR_ZIP_MAX_RATIO = env_int("ANNOTATOR_ZIP_MAX_RATIO", 200)
@@ -243,7 +305,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's own parsers, but JSON nested absurdly deep is a 400, not a RecursionError (500).
+    "DEFAULT_PARSER_CLASSES": [
+        "annotator.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # drf-spectacular's, plus the error envelope on every operation's errors.
+    "DEFAULT_SCHEMA_CLASS": "annotator.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "annotator.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "annotator.api.pagination.KeyCursorPagination",
     "PAGE_SIZE": 50,
@@ -257,24 +326,53 @@ SPECTACULAR_SETTINGS = {
     # Served from our own static files: no CDN, and the page passes the CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Several fields are called status or role with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "annotator.models.Role",
+        "ImageStatusEnum": "annotator.models.ImageStatus",
+        "JobStatusEnum": "annotator.models.JobStatus",
+        "RunStatusEnum": "training.models.RunStatus",
+    },
+    # `<id:...>` (annotator.ids.IdConverter): what a database id can be; larger numbers match no URL.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # --- Static files and i18n --------------------------------------------------------
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "collected-static"
+STATIC_ROOT = env_path("ANNOTATOR_STATIC_ROOT", VAR_DIR / "collected-static")
+if ANNOTATOR_SERVE_STATIC:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 LANGUAGE_CODE = "en-us"
 # The zone times are shown in and team progress counts days in; an IANA name, e.g. "Europe/Berlin".
 TIME_ZONE = env_str("ANNOTATOR_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# One line per request (config.logs.RequestLogMiddleware) and per job event; "json" makes every
+# line one JSON object for log collectors.
+ANNOTATOR_LOG_FORMAT = env_choice("ANNOTATOR_LOG_FORMAT", "text", {"text", "json"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ANNOTATOR_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # botocore's DEBUG records print request headers, access key IDs included: never below INFO.
-    "loggers": {"botocore": {"level": "INFO"}, "boto3": {"level": "INFO"}, "s3transfer": {"level": "INFO"}},
+    "loggers": {
+        # botocore's DEBUG records print request headers, access key IDs included: never below INFO.
+        "botocore": {"level": "INFO"},
+        "boto3": {"level": "INFO"},
+        "s3transfer": {"level": "INFO"},
+        # The request line already says "404" or "400"; Django's own line would be a second one.
+        "django.request": {"level": "ERROR"},
+        # The development server's access lines, likewise.
+        "django.channels.server": {"level": "WARNING"},
+    },
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from annotator.ids import MAX_ID
 from annotator.models import Project, Role
 from teams.services.invitations import INVITABLE_ROLES, MAX_ADDRESSES, parse_addresses
 
@@ -32,7 +33,7 @@ class RoleForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    user = forms.IntegerField()
+    user = forms.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class DeleteProjectForm(forms.Form):

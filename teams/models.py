@@ -33,6 +33,8 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     send_count = models.PositiveIntegerField(default=0)
     send_error = models.CharField(max_length=300, blank=True)
+    # When the latest e-mails were attempted (ISO times, oldest first, the last hour's only): the resend throttle.
+    send_attempts = models.JSONField(default=list, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,8 @@ from annotator.api.dataset_serializers import (
     check_download_token,
 )
 from annotator.api.errors import ApiError, error_response
+from annotator.api.parsers import JSONParser
+from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
 from annotator.datasets import jobs
 from annotator.datasets.errors import DatasetError
@@ -47,12 +49,15 @@ class ImportListView(ProjectScopedMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = ImportJobSerializer
 
+    @extend_schema(responses=ImportJobSerializer(many=True), description=f"The {LIST_LIMIT} newest imports.")
     def get(self, request: Request, project_id: int) -> Response:
         jobs.reap_stale(self.project)
         recent = ImportJob.objects.filter(project=self.project).select_related("created_by")[:LIST_LIMIT]
         return Response(ImportJobSerializer(recent, many=True).data)
 
-    @extend_schema(request={"multipart/form-data": ImportRequestSerializer}, responses={201: ImportJobSerializer})
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer}, responses={201: ImportJobSerializer, **errors(502)}
+    )
     def post(self, request: Request, project_id: int) -> Response:
         form = ImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -85,6 +90,7 @@ class ExportListView(ProjectScopedMixin, APIView):
     parser_classes = [JSONParser, FormParser]
     serializer_class = ExportJobSerializer
 
+    @extend_schema(responses=ExportJobSerializer(many=True), description=f"The {LIST_LIMIT} newest exports.")
     def get(self, request: Request, project_id: int) -> Response:
         jobs.reap_stale(self.project)
         recent = ExportJob.objects.filter(project=self.project).select_related("created_by", "project")[:LIST_LIMIT]
@@ -117,7 +123,10 @@ class ExportDownloadView(ProjectScopedMixin, APIView):
 
     actions = {"GET": Action.DOWNLOAD}
 
-    @extend_schema(responses={(200, "application/zip"): bytes})
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True, description="From the job's `download_url`.")],
+        responses={(200, "application/zip"): bytes, **errors(409, 502)},
+    )
     def get(self, request: Request, project_id: int, export_id: int) -> FileResponse:
         job = get_object_or_404(ExportJob, project=self.project, pk=export_id)
         if job.status != JobStatus.SUCCEEDED or not job.file_key:

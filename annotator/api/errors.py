@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -45,6 +48,35 @@ def error_response(code: str, message: str, status_code: int, **details: Any) ->
     return Response({"error": body}, status=status_code)
 
 
+def _request_limit(exc: Exception) -> tuple[str, str, int] | None:
+    """Django refuses requests over its limits with SuspiciousOperation (its HTML 400): our envelope instead."""
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return "too_many_files", f"Send at most {limit} files in one request; split the batch.", 400
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return "too_many_fields", f"Send at most {limit} form fields or query parameters in one request.", 400
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        return "request_too_large", f"The request's form fields exceed {limit} KB; send files as files.", 413
+    return None
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django refused before (or outside) the API's views, in the envelope under /api/."""
+    if not request.path_info.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    code, message, status_code = _request_limit(exception) or ("bad_request", "The request is malformed.", 400)
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status_code)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: API clients get the envelope even when no view matched the URL."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 def _message(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.ValidationError):
         return "Some fields are invalid; see details."
@@ -56,6 +88,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return error_response(exc.error_code, str(exc.detail), exc.status_code, **exc.details)
     if isinstance(exc, BucketError):
         return error_response(exc.code, str(exc), status.HTTP_502_BAD_GATEWAY)
+    if isinstance(exc, SuspiciousOperation) and (limit := _request_limit(exc)):
+        return error_response(*limit)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,6 +1,17 @@
-"""Cursor pagination by image key: constant cost per page, however deep."""
+"""Cursor pagination by key or id: constant cost per page, however deep.
 
-from rest_framework.pagination import CursorPagination
+A cursor is the client's to send back, so its position is checked before it reaches a
+query: an id the database can hold, a key without NUL (PostgreSQL refuses NUL in text).
+A cursor that fails is DRF's "Invalid cursor" 404, as for any cursor we did not issue.
+"""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
+
+from annotator.ids import parse_id
 
 
 class KeyCursorPagination(CursorPagination):
@@ -9,9 +20,18 @@ class KeyCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not self.valid_position(cursor.position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
-class IdCursorPagination(CursorPagination):
+    def valid_position(self, position: str) -> bool:
+        return "\x00" not in position
+
+
+class IdCursorPagination(KeyCursorPagination):
     ordering = ("id",)
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+
+    def valid_position(self, position: str) -> bool:
+        return parse_id(position) is not None

@@ -7,6 +7,7 @@ import math
 from django.urls import reverse
 from rest_framework import serializers
 
+from annotator.ids import MAX_ID, MAX_VERSION
 from annotator.models import Image, Label, Project, ProjectType, ReviewEvent
 from annotator.services.annotations import AnnotationSet, BoxData
 
@@ -20,7 +21,10 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "type", "annotators_create_labels", "role", "created_at", "updated_at"]
+        fields = [
+            "id", "name", "type", "annotators_create_labels", "reviewers_review_own_work", "role",
+            "created_at", "updated_at",
+        ]  # fmt: skip
         read_only_fields = ["id", "role", "created_at", "updated_at"]
 
     def get_role(self, project: Project) -> str | None:
@@ -105,7 +109,7 @@ class ImageSerializer(serializers.ModelSerializer):
 
 class BoxSerializer(serializers.Serializer):
     id = serializers.UUIDField(required=False, source="uid")
-    label = serializers.IntegerField(source="label_id")
+    label = serializers.IntegerField(source="label_id", min_value=1, max_value=MAX_ID)
     x = serializers.FloatField()
     y = serializers.FloatField()
     x2 = serializers.FloatField()
@@ -129,10 +133,12 @@ class AnnotationsSerializer(serializers.Serializer):
     """An image's whole annotation set, as read and as written (PUT)."""
 
     image = serializers.IntegerField(source="pk", read_only=True)
-    version = serializers.IntegerField(min_value=0, required=False)
+    version = serializers.IntegerField(min_value=0, max_value=MAX_VERSION, required=False)
     status = serializers.CharField(read_only=True)
     negative = serializers.BooleanField(default=False)
-    labels = serializers.ListField(child=serializers.IntegerField(), default=list, max_length=100)
+    labels = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), default=list, max_length=100
+    )
     boxes = BoxSerializer(many=True, default=list, max_length=MAX_BOXES_PER_IMAGE)
 
     def to_representation(self, image: Image) -> dict:
@@ -155,6 +161,39 @@ class ProjectCreateSerializer(ProjectSerializer):
     type = serializers.ChoiceField(choices=ProjectType.choices, default=ProjectType.LOCALIZATION)
 
 
+class ImageCountsSerializer(serializers.Serializer):
+    """The filter bar's numbers (GET images/counts/); missing images count only in `missing`."""
+
+    all = serializers.IntegerField()
+    labelled_total = serializers.IntegerField(help_text="Images in any status but unlabelled.")
+    status = serializers.DictField(child=serializers.IntegerField(), help_text="Images per status, every status.")
+    labels = serializers.DictField(child=serializers.IntegerField(), help_text="Images per label id, when not 0.")
+    missing = serializers.IntegerField(help_text="Images whose object left the bucket.")
+
+
+class UploadOutcomeSerializer(serializers.Serializer):
+    """One file of an upload: `code` and `message` say why an `error` was refused."""
+
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
+    code = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+    image = ImageSerializer(required=False, help_text="The image added, or the one already there.")
+
+
+class UploadSummarySerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    error = serializers.IntegerField()
+
+
+class UploadResultSerializer(serializers.Serializer):
+    """POST images/: 201 if any file was added, 200 if all were already there."""
+
+    summary = UploadSummarySerializer()
+    results = UploadOutcomeSerializer(many=True)
+
+
 def annotations_payload(image: Image) -> dict:
     return AnnotationsSerializer().to_representation(image)
 
@@ -162,10 +201,12 @@ def annotations_payload(image: Image) -> dict:
 __all__ = [
     "AnnotationsSerializer",
     "BoxSerializer",
+    "ImageCountsSerializer",
     "ImageSerializer",
     "LabelSerializer",
     "ProjectCreateSerializer",
     "ProjectSerializer",
     "ReviewSerializer",
+    "UploadResultSerializer",
     "annotations_payload",
 ]

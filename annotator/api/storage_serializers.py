@@ -5,10 +5,12 @@ Credentials are write-only: accepted on input, never part of any output.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import User
 from annotator.api.errors import ApiError
+from annotator.api.serializers import ProjectCreateSerializer
 from annotator.buckets.connections import ConnectionInput, ConnectionInvalid, create_project_from_bucket
 from annotator.models import AddressingStyle, Project, StorageConnection, SyncJob
 
@@ -32,6 +34,15 @@ class ConnectionInputSerializer(serializers.Serializer):
         return ConnectionInput(**self.validated_data)
 
 
+class AnnotationsFileSerializer(serializers.Serializer):
+    """Whether the bucket's `_annotations.json` is behind the database, and how its last write went."""
+
+    dirty = serializers.BooleanField()
+    changed_at = serializers.DateTimeField(allow_null=True)
+    written_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+
+
 class StorageConnectionSerializer(serializers.ModelSerializer):
     """What an admin sees of a connection: where it points and how write-back stands, no secrets."""
 
@@ -49,12 +60,14 @@ class StorageConnectionSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    @extend_schema_field({"type": "boolean", "enum": [True]})
     def get_connected(self, connection: StorageConnection) -> bool:
         return True
 
     def get_has_credentials(self, connection: StorageConnection) -> bool:
         return bool(connection.access_key_id_encrypted and connection.secret_access_key_encrypted)
 
+    @extend_schema_field(AnnotationsFileSerializer)
     def get_annotations_file(self, connection: StorageConnection) -> dict:
         return {
             "dirty": connection.annotations_dirty,
@@ -75,9 +88,36 @@ class SyncJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class NotConnectedSerializer(serializers.Serializer):
+    """A project on the instance's storage: the whole answer of GET storage/."""
+
+    connected = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "boolean", "enum": [False]})
+    def get_connected(self, _: object) -> bool:
+        return False
+
+
+class ConnectionCheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "warning", "error"])
+    message = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(allow_blank=True, help_text="Stable code of a failed or warning check; empty if ok.")
+
+
 class ConnectionTestSerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
-    checks = serializers.ListField(child=serializers.DictField())
+    ok = serializers.BooleanField(help_text="No check failed (warnings allowed).")
+    checks = ConnectionCheckSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="ProjectCreate")
+class ProjectCreateWithStorageSerializer(ProjectCreateSerializer):
+    """POST projects/ as documented: the project, and optionally a bucket to bind it to (docs/buckets.md)."""
+
+    storage = ConnectionInputSerializer(required=False, allow_null=True, help_text="Create it from this bucket.")
+
+    class Meta(ProjectCreateSerializer.Meta):
+        fields = [*ProjectCreateSerializer.Meta.fields, "storage"]
 
 
 def invalid(exc: ConnectionInvalid) -> ApiError:

@@ -7,16 +7,19 @@ a sync's progress.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.errors import ApiError
+from annotator.api.schema import errors
 from annotator.api.storage_serializers import (
+    AnnotationsFileSerializer,
     ConnectionInputSerializer,
     ConnectionTestSerializer,
+    NotConnectedSerializer,
     StorageConnectionSerializer,
     SyncJobSerializer,
     invalid,
@@ -30,6 +33,12 @@ from annotator.models import Project, StorageConnection
 from annotator.permissions import Action
 
 RECENT_JOBS = 10
+# GET storage/: the connection, or only {"connected": false}; `connected` tells them apart.
+_STORAGE = PolymorphicProxySerializer(
+    component_name="ProjectStorage",
+    serializers=[StorageConnectionSerializer, NotConnectedSerializer],
+    resource_type_field_name=None,
+)
 
 
 def _connection(project: Project) -> StorageConnection:
@@ -67,14 +76,14 @@ class ProjectStorageView(ProjectScopedMixin, APIView):
 
     actions = {"GET": Action.MANAGE_PROJECT, "PUT": Action.MANAGE_PROJECT}
 
-    @extend_schema(responses=StorageConnectionSerializer)
+    @extend_schema(responses=_STORAGE)
     def get(self, request: Request, project_id: int) -> Response:
         connection = getattr(self.project, "storage", None)
         if connection is None:
-            return Response({"connected": False})
+            return Response(NotConnectedSerializer({}).data)
         return Response(StorageConnectionSerializer(connection).data)
 
-    @extend_schema(request=ConnectionInputSerializer, responses=StorageConnectionSerializer)
+    @extend_schema(request=ConnectionInputSerializer, responses={200: StorageConnectionSerializer, **errors(409)})
     def put(self, request: Request, project_id: int) -> Response:
         try:
             connection = save_connection(self.project, _input(request))
@@ -90,7 +99,11 @@ class ProjectStorageTestView(ProjectScopedMixin, APIView):
 
     actions = {"POST": Action.MANAGE_PROJECT}
 
-    @extend_schema(request=ConnectionInputSerializer, responses=ConnectionTestSerializer)
+    @extend_schema(
+        request=ConnectionInputSerializer,
+        responses={200: ConnectionTestSerializer, **errors(409)},
+        description="Without a body: test the saved connection (409 `not_connected` if there is none).",
+    )
     def post(self, request: Request, project_id: int) -> Response:
         if request.data:
             return _test(_input(request), self.project)
@@ -112,7 +125,7 @@ class SyncListView(ProjectScopedMixin, APIView):
         jobs = self.project.sync_jobs.all()[:RECENT_JOBS]
         return Response(SyncJobSerializer(jobs, many=True).data)
 
-    @extend_schema(request=None, responses={202: SyncJobSerializer})
+    @extend_schema(request=None, responses={202: SyncJobSerializer, **errors(409)})
     def post(self, request: Request, project_id: int) -> Response:
         _connection(self.project)
         try:
@@ -133,11 +146,11 @@ class AnnotationsFileView(ProjectScopedMixin, APIView):
 
     actions = {"POST": Action.MANAGE_PROJECT}
 
-    @extend_schema(responses=StorageConnectionSerializer)
+    @extend_schema(responses={200: AnnotationsFileSerializer, **errors(409)})
     def get(self, request: Request, project_id: int) -> Response:
         return Response(StorageConnectionSerializer(_connection(self.project)).data["annotations_file"])
 
-    @extend_schema(request=None, responses=StorageConnectionSerializer)
+    @extend_schema(request=None, responses={200: AnnotationsFileSerializer, **errors(409, 502)})
     def post(self, request: Request, project_id: int) -> Response:
         _connection(self.project)
         try:

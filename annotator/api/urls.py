@@ -1,22 +1,27 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 
 from annotator.api import dataset_views, review, storage_views, views
+from annotator.api.parsers import JSONParser
 
 app_name = "api"
 
-P = "projects/<int:project_id>/"
-I = P + "images/<int:image_id>/"  # noqa: E741
+P = "projects/<id:project_id>/"
+I = P + "images/<id:image_id>/"  # noqa: E741
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    # DRF's view names its own parsers; ours refuses JSON nested too deeply (annotator/api/parsers.py).
+    path(
+        "auth/token/", ObtainAuthToken.as_view(parser_classes=[FormParser, MultiPartParser, JSONParser]), name="token"
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("projects/", views.ProjectListView.as_view(), name="project-list"),
     path(P, views.ProjectDetailView.as_view(), name="project-detail"),
     path(P + "labels/", views.LabelListView.as_view(), name="label-list"),
-    path(P + "labels/<int:label_id>/", views.LabelDetailView.as_view(), name="label-detail"),
+    path(P + "labels/<id:label_id>/", views.LabelDetailView.as_view(), name="label-detail"),
     path(P + "images/", views.ImageListView.as_view(), name="image-list"),
     path(P + "images/counts/", views.ImageCountsView.as_view(), name="image-counts"),
     path(I, views.ImageDetailView.as_view(), name="image-detail"),
@@ -28,12 +33,12 @@ urlpatterns = [
     path(P + "storage/", storage_views.ProjectStorageView.as_view(), name="project-storage"),
     path(P + "storage/test/", storage_views.ProjectStorageTestView.as_view(), name="project-storage-test"),
     path(P + "sync/", storage_views.SyncListView.as_view(), name="sync-list"),
-    path(P + "sync/<int:job_id>/", storage_views.SyncDetailView.as_view(), name="sync-detail"),
+    path(P + "sync/<id:job_id>/", storage_views.SyncDetailView.as_view(), name="sync-detail"),
     path(P + "annotations-file/", storage_views.AnnotationsFileView.as_view(), name="annotations-file"),
     path(P + "imports/", dataset_views.ImportListView.as_view(), name="import-list"),
-    path(P + "imports/<int:import_id>/", dataset_views.ImportDetailView.as_view(), name="import-detail"),
+    path(P + "imports/<id:import_id>/", dataset_views.ImportDetailView.as_view(), name="import-detail"),
     path(P + "exports/", dataset_views.ExportListView.as_view(), name="export-list"),
-    path(P + "exports/<int:export_id>/", dataset_views.ExportDetailView.as_view(), name="export-detail"),
-    path(P + "exports/<int:export_id>/download/", dataset_views.ExportDownloadView.as_view(), name="export-download"),
+    path(P + "exports/<id:export_id>/", dataset_views.ExportDetailView.as_view(), name="export-detail"),
+    path(P + "exports/<id:export_id>/download/", dataset_views.ExportDownloadView.as_view(), name="export-download"),
     path("", include("training.api.urls")),
 ]

@@ -18,20 +18,33 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.errors import ApiError, error_response
+from annotator.api.params import int_param
+from annotator.api.schema import errors
 from annotator.api.serializers import (
     AnnotationsSerializer,
+    ImageCountsSerializer,
     ImageSerializer,
     LabelSerializer,
     ProjectCreateSerializer,
     ProjectSerializer,
+    UploadResultSerializer,
 )
-from annotator.api.storage_serializers import create_project_from_storage_block
+from annotator.api.storage_serializers import ProjectCreateWithStorageSerializer, create_project_from_storage_block
 from annotator.buckets.thumbnails import ensure_thumbnail
 from annotator.buckets.writeback import mark_annotations_changed
+from annotator.ids import MAX_VERSION, parse_count
 from annotator.models import Box, Image, ImageStatus, Membership, Project, ProjectType
 from annotator.permissions import Action, project_for
 from annotator.services import images as image_service
-from annotator.services.annotations import InvalidAnnotations, StaleVersion, save_annotations
+from annotator.services import projects as project_service
+from annotator.services import tally
+from annotator.services.annotations import (
+    IdempotencyKeyReused,
+    InvalidAnnotations,
+    StaleVersion,
+    request_fingerprint,
+    save_annotations,
+)
 from annotator.services.projects import LabelConflict, create_label, create_project
 from annotator.storage import project_bucket
 
@@ -68,7 +81,7 @@ class ProjectListView(generics.ListCreateAPIView):
         roles = dict(Membership.objects.filter(user=self.request.user).values_list("project_id", "role"))
         return {**super().get_serializer_context(), "roles": roles}
 
-    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    @extend_schema(request=ProjectCreateWithStorageSerializer, responses={201: ProjectSerializer})
     def post(self, request: Request) -> Response:
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -78,9 +91,15 @@ class ProjectListView(generics.ListCreateAPIView):
             project = create_project_from_storage_block(request.user, name, type_, request.data["storage"])
         else:
             project = create_project(request.user, name, type_)
-        if "annotators_create_labels" in serializer.validated_data:
-            project.annotators_create_labels = serializer.validated_data["annotators_create_labels"]
-            project.save(update_fields=["annotators_create_labels"])
+        switches = {
+            name: serializer.validated_data[name]
+            for name in ("annotators_create_labels", "reviewers_review_own_work")
+            if name in serializer.validated_data
+        }
+        if switches:
+            for name, value in switches.items():
+                setattr(project, name, value)
+            project.save(update_fields=list(switches))
         context = {"roles": {project.pk: "owner"}}
         return Response(ProjectSerializer(project, context=context).data, status=status.HTTP_201_CREATED)
 
@@ -110,9 +129,11 @@ class LabelListView(ProjectScopedMixin, APIView):
     actions = {"POST": Action.CREATE_LABEL}
     serializer_class = LabelSerializer
 
+    @extend_schema(responses=LabelSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         return Response(LabelSerializer(self.project.labels.all(), many=True).data)
 
+    @extend_schema(responses={201: LabelSerializer, **errors(409)})
     def post(self, request: Request, project_id: int) -> Response:
         serializer = LabelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -132,6 +153,7 @@ class LabelDetailView(ProjectScopedMixin, APIView):
     def get(self, request: Request, project_id: int, label_id: int) -> Response:
         return Response(LabelSerializer(get_object_or_404(self.project.labels, pk=label_id)).data)
 
+    @extend_schema(responses={200: LabelSerializer, **errors(409)})
     def patch(self, request: Request, project_id: int, label_id: int) -> Response:
         label = get_object_or_404(self.project.labels, pk=label_id)
         serializer = LabelSerializer(label, data=request.data, partial=True)
@@ -147,7 +169,7 @@ class LabelDetailView(ProjectScopedMixin, APIView):
         return Response(serializer.data)
 
     def delete(self, request: Request, project_id: int, label_id: int) -> Response:
-        get_object_or_404(self.project.labels, pk=label_id).delete()
+        project_service.delete_label(get_object_or_404(self.project.labels, pk=label_id))
         mark_annotations_changed(self.project.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -178,17 +200,15 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
             if unknown := [w for w in statuses if w not in ImageStatus.values]:
                 raise ApiError("invalid_filter", f"Unknown status {unknown[0]!r}; use one of {ImageStatus.values}.")
             images = images.filter(status__in=statuses)
-        if label := params.get("label"):
-            if not label.isdigit():
-                raise ApiError("invalid_filter", "label must be a label id.")
+        if (label := int_param(self.request, "label", code="invalid_filter")) is not None:
             if self.project.type == ProjectType.CLASSIFICATION:
-                tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=int(label))
+                tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=label)
             else:
-                tagged = Box.objects.filter(image=OuterRef("pk"), label_id=int(label))
+                tagged = Box.objects.filter(image=OuterRef("pk"), label_id=label)
             images = images.filter(Exists(tagged))
         return images.select_related("last_review__reviewer").prefetch_related("labels")
 
-    @extend_schema(parameters=_FILTERS)
+    @extend_schema(parameters=_FILTERS, responses=ImageSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         ids = [image.pk for image in page]
@@ -201,8 +221,12 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
             "multipart/form-data": {
                 "type": "object",
                 "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                "required": ["files"],
             }
         },
+        responses={201: UploadResultSerializer, 200: UploadResultSerializer},
+        description="Images or zips of images. 201 if any file was added, 200 if all were already there, "
+        "400 `upload_rejected` (with `results` and `summary`) if none could be added.",
     )
     def post(self, request: Request, project_id: int) -> Response:
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
@@ -235,25 +259,14 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
 
 
 class ImageCountsView(ProjectScopedMixin, APIView):
-    """How many images are in each status and carry each label: the filter bar's numbers."""
+    """How many images are in each status and carry each label: the filter bar's numbers.
 
+    Read from the maintained counts (`annotator.services.tally`): one indexed query at any size.
+    """
+
+    @extend_schema(responses=ImageCountsSerializer)
     def get(self, request: Request, project_id: int) -> Response:
-        images = Image.objects.present().filter(project=self.project)
-        by_status = dict(images.order_by().values_list("status").annotate(n=Count("id")))
-        present = {"image__project": self.project, "image__missing": False}
-        if self.project.type == ProjectType.CLASSIFICATION:
-            rows = Image.labels.through.objects.filter(**present).values_list("label_id")
-            by_label = dict(rows.order_by().annotate(n=Count("image_id", distinct=True)))
-        else:
-            rows = Box.objects.filter(**present).values_list("label_id")
-            by_label = dict(rows.order_by().annotate(n=Count("image_id", distinct=True)))
-        statuses = {s: by_status.get(s, 0) for s in ImageStatus.values}
-        labelled = sum(n for s, n in statuses.items() if s != ImageStatus.UNLABELLED)
-        return Response(
-            {"all": sum(statuses.values()), "labelled_total": labelled, "status": statuses,
-             "labels": {str(k): v for k, v in by_label.items()},
-             "missing": Image.objects.filter(project=self.project, missing=True).count()}
-        )  # fmt: skip
+        return Response(tally.summary(self.project.pk))
 
 
 class ImageDetailView(ProjectScopedMixin, APIView):
@@ -263,6 +276,7 @@ class ImageDetailView(ProjectScopedMixin, APIView):
     def get(self, request: Request, project_id: int, image_id: int) -> Response:
         return Response(ImageSerializer(get_object_or_404(self.project.images, pk=image_id)).data)
 
+    @extend_schema(responses={204: None, **errors(502)})
     def delete(self, request: Request, project_id: int, image_id: int) -> Response:
         image_service.delete_image(get_object_or_404(self.project.images, pk=image_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -271,9 +285,9 @@ class ImageDetailView(ProjectScopedMixin, APIView):
 def _base_version(request: Request, serializer: AnnotationsSerializer) -> int:
     if_match = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
     if if_match:
-        if not if_match.isdigit():
+        if (version := parse_count(if_match, maximum=MAX_VERSION)) is None:
             raise ApiError("invalid_version", 'If-Match must carry the version number, e.g. "3".')
-        return int(if_match)
+        return version
     if "version" in serializer.validated_data:
         return serializer.validated_data["version"]
     raise ApiError("version_required", "Say which version you edited: an If-Match header or a 'version' field.", 428)
@@ -296,15 +310,37 @@ class AnnotationsView(ProjectScopedMixin, APIView):
     def get(self, request: Request, project_id: int, image_id: int) -> Response:
         return self._respond(self._image(image_id))
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "If-Match", str, OpenApiParameter.HEADER, description='The version you edited, e.g. "3" (or `version`).'
+            ),
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Makes retries of the same write safe."
+            ),
+        ],
+        responses={200: AnnotationsSerializer, **errors(409, 422, 428)},
+    )
     def put(self, request: Request, project_id: int, image_id: int) -> Response:
         image = self._image(image_id)
         serializer = AnnotationsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         base_version = _base_version(request, serializer)
-        key = request.headers.get("Idempotency-Key", "")[:64]
+        key = request.headers.get("Idempotency-Key", "")
+        # What makes a retry the same request: the parsed body with its defaults filled in (so
+        # spelling and key order do not matter), the version it is based on, who sends it, where.
+        body = {name: value for name, value in serializer.validated_data.items() if name != "version"}
+        fingerprint = request_fingerprint(
+            method=request.method, path=request.path, user=request.user.pk, base_version=base_version, body=body
+        )
         try:
             image = save_annotations(
-                image, serializer.to_annotation_set(), base_version=base_version, user=request.user, idempotency_key=key
+                image,
+                serializer.to_annotation_set(),
+                base_version=base_version,
+                user=request.user,
+                idempotency_key=key,
+                fingerprint=fingerprint,
             )
         except StaleVersion as stale:
             return error_response(
@@ -315,6 +351,9 @@ class AnnotationsView(ProjectScopedMixin, APIView):
             )
         except InvalidAnnotations as exc:
             raise ApiError(exc.code, exc.message) from None
+        except IdempotencyKeyReused as exc:
+            # 422 as in the IETF Idempotency-Key draft: the key is fine, this request is not its request.
+            raise ApiError(exc.code, exc.message, 422) from None
         return self._respond(image)
 
 
@@ -323,7 +362,7 @@ class _ImageBytesView(ProjectScopedMixin, APIView):
 
     which = "key"
 
-    @extend_schema(responses={(200, "image/*"): bytes, 302: None})
+    @extend_schema(responses={(200, "image/*"): bytes, 302: None, **errors(502)})
     def get(self, request: Request, project_id: int, image_id: int) -> Response:
         image = get_object_or_404(self.project.images, pk=image_id)
         key = ensure_thumbnail(image) if self.which == "thumbnail_key" else image.key

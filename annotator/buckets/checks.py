@@ -4,6 +4,12 @@ Each step is one S3 call whose failure has one likely cause a person can fix. Th
 first error stops the run (later steps would only fail for the same reason); CORS
 is a warning, since images reach browsers by presigned URL and only the editor's
 direct canvas reads need it.
+
+Whatever the endpoint does, the answer is a list of checks, never an API error: a
+refused address or redirect, a tarpit (the whole test is bounded by
+ANNOTATOR_S3_TEST_TIMEOUT, one attempt per call) or an answer that is not S3. Each
+failed or warning check carries a stable `code`; its message is in our words only
+(storage/s3.py says why the endpoint's own are not repeated).
 """
 
 from __future__ import annotations
@@ -14,18 +20,19 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    HTTPClientError,
-    SSLError,
-)
+from botocore.exceptions import ClientError
 from django.conf import settings
 
 from annotator.storage import BucketError, S3Bucket, S3Settings
-from annotator.storage.endpoints import check_endpoint_url
+from annotator.storage.endpoints import check_endpoint_url, deadline, deadline_passed
+from annotator.storage.s3 import (
+    TRANSPORT_ERRORS,
+    Timeouts,
+    default_timeouts,
+    describe_answer,
+    error_code,
+    transport_problem,
+)
 
 PROBE_KEY = "_annotator/connection-test"
 
@@ -35,6 +42,7 @@ class Check:
     name: str
     status: str  # ok | warning | error
     message: str
+    code: str = ""  # stable, for clients to branch on; empty when ok
 
 
 class _Stop(Exception):
@@ -43,64 +51,71 @@ class _Stop(Exception):
 
 
 _CODE_MESSAGES = {
-    "NoSuchBucket": ("bucket", "The bucket {bucket} does not exist at this endpoint (check its name and region)."),
-    "InvalidAccessKeyId": ("credentials", "The access key ID is not known to this endpoint."),
-    "SignatureDoesNotMatch": ("credentials", "The secret access key does not match the access key ID."),
-    "InvalidToken": ("credentials", "The credentials were refused as invalid."),
-    "ExpiredToken": ("credentials", "The credentials have expired."),
-    "PermanentRedirect": ("region", "The bucket is in another region; set the bucket's region."),
-    "AuthorizationHeaderMalformed": ("region", "The region does not match the bucket's; set the bucket's region."),
+    "NoSuchBucket": ("bucket", "no_such_bucket",
+                     "The bucket {bucket} does not exist at this endpoint (check its name and region)."),
+    "InvalidAccessKeyId": ("credentials", "invalid_credentials", "The access key ID is not known to this endpoint."),
+    "SignatureDoesNotMatch": ("credentials", "invalid_credentials",
+                              "The secret access key does not match the access key ID."),
+    "InvalidToken": ("credentials", "invalid_credentials", "The credentials were refused as invalid."),
+    "ExpiredToken": ("credentials", "expired_credentials", "The credentials have expired."),
+    "PermanentRedirect": ("region", "wrong_region", "The bucket is in another region; set the bucket's region."),
+    "AuthorizationHeaderMalformed": ("region", "wrong_region",
+                                     "The region does not match the bucket's; set the bucket's region."),
+}  # fmt: skip
+_TRANSPORT_MESSAGES = {
+    "tls_failed": ("tls", "TLS with {host} failed: check its certificate and that it speaks https."),
+    "connect_failed": ("connect", "Cannot connect to {host} (nothing listening, or wrong port?)."),
 }
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _transport_failure(exc: Exception, endpoint: str) -> Check:
+def _transport_failure(exc: Exception, endpoint: str, total: float) -> Check:
     host = urlsplit(endpoint).netloc
-    if isinstance(exc, HTTPClientError) and isinstance(exc.kwargs.get("error"), BucketError):
-        return Check("endpoint", "error", str(exc.kwargs["error"]))
-    if isinstance(exc, SSLError):
-        return Check("tls", "error", f"TLS with {host} failed: check its certificate and that it speaks https.")
-    if isinstance(exc, ConnectTimeoutError):
-        return Check("connect", "error", f"Connecting to {host} timed out (firewall, wrong port?).")
-    if isinstance(exc, EndpointConnectionError):
-        return Check("connect", "error", f"Cannot connect to {host} (nothing listening, or wrong port?).")
-    return Check("connect", "error", f"Talking to {host} failed: {exc}")
+    if deadline_passed():
+        return Check("connect", "error", f"{host} did not finish answering within {total:g} seconds.", "timeout")
+    code, message = transport_problem(exc)
+    if code in ("endpoint_forbidden", "endpoint_dns"):
+        return Check("endpoint", "error", message, code)
+    name, text = _TRANSPORT_MESSAGES.get(code, ("connect", "Talking to {host} failed: {message}"))
+    return Check(name, "error", text.format(host=host, message=message), code)
 
 
-def _call(s3: S3Settings, bucket: str, step: str, denied: str, call: Callable[[], dict]) -> dict:
+def _call(s3: S3Settings, bucket: str, step: str, denied: str, call: Callable[[], dict], total: float) -> dict:
     """Run one S3 call; turn its failure into the check that explains it."""
     try:
         return call()
     except ClientError as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code in _CODE_MESSAGES:
-            name, message = _CODE_MESSAGES[code]
-            raise _Stop(Check(name, "error", message.format(bucket=bucket))) from None
+            name, check_code, message = _CODE_MESSAGES[code]
+            raise _Stop(Check(name, "error", message.format(bucket=bucket), check_code)) from None
         if code in ("AccessDenied", "403", "AllAccessDisabled"):
-            raise _Stop(Check(step, "error", denied)) from None
-        raise _Stop(Check(step, "error", f"The storage answered {code or 'an error'} to {step}.")) from None
-    except BotoCoreError as exc:
-        raise _Stop(_transport_failure(exc, s3.endpoint_url or "")) from None
+            raise _Stop(Check(step, "error", denied, "access_denied")) from None
+        message = f"The storage endpoint answered {step} with an error ({describe_answer(exc)})."
+        raise _Stop(Check(step, "error", message, "storage_error")) from None
+    except BucketError as exc:  # the guard, at a redirect
+        raise _Stop(Check("endpoint", "error", str(exc), exc.code)) from None
+    except TRANSPORT_ERRORS as exc:
+        raise _Stop(_transport_failure(exc, s3.endpoint_url or "", total)) from None
 
 
 def _cors(client: Any, bucket: str) -> Check:
+    unreadable = "Could not read the bucket's CORS rules"
     try:
         rules = client.get_bucket_cors(Bucket=bucket).get("CORSRules", [])
     except ClientError as exc:
-        if _code(exc) == "NoSuchCORSConfiguration":
+        if error_code(exc) == "NoSuchCORSConfiguration":
             return Check("cors", "warning", "The bucket has no CORS rules: images show, but the editor cannot read "
-                         f"their pixels directly. Allow GET from {_origin()} to enable that.")  # fmt: skip
-        return Check("cors", "warning", f"Could not read the bucket's CORS rules ({_code(exc)}).")
-    except BotoCoreError as exc:
-        return Check("cors", "warning", f"Could not read the bucket's CORS rules ({exc}).")
+                         f"their pixels directly. Allow GET from {_origin()} to enable that.", "no_cors")  # fmt: skip
+        return Check("cors", "warning", f"{unreadable} ({describe_answer(exc)}).", "cors_unreadable")
+    except (BucketError, *TRANSPORT_ERRORS) as exc:
+        problem = exc.code if isinstance(exc, BucketError) else transport_problem(exc)[0]
+        return Check("cors", "warning", f"{unreadable} ({problem}).", "cors_unreadable")
     origin = _origin()
     for rule in rules:
         if "GET" in rule.get("AllowedMethods", []) and any(o in ("*", origin) for o in rule.get("AllowedOrigins", [])):
             return Check("cors", "ok", f"Browsers at {origin} may read images directly.")
-    return Check("cors", "warning", f"No CORS rule allows GET from {origin}; the editor cannot read pixels directly.")
+    message = f"No CORS rule allows GET from {origin}; the editor cannot read pixels directly."
+    return Check("cors", "warning", message, "cors_not_allowed")
 
 
 def _origin() -> str:
@@ -108,38 +123,48 @@ def _origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _run(s3: S3Settings, bucket_name: str, prefix: str, checks: list[Check]) -> None:
+def _timeouts(total: float) -> Timeouts:
+    """A person is waiting: one attempt per call, none longer than the whole test may take."""
+    usual = default_timeouts()
+    return Timeouts(connect=min(usual.connect, total), read=min(usual.read, total), attempts=1)
+
+
+def _run(s3: S3Settings, bucket_name: str, prefix: str, checks: list[Check], total: float) -> None:
     try:
         check_endpoint_url(s3.endpoint_url or "")
     except BucketError as exc:
-        raise _Stop(Check("endpoint", "error", str(exc))) from None
+        raise _Stop(Check("endpoint", "error", str(exc), exc.code)) from None
     checks.append(Check("endpoint", "ok", f"{s3.endpoint_url} resolves to an allowed address."))
-    bucket = S3Bucket(s3, bucket_name, prefix)
+    bucket = S3Bucket(s3, bucket_name, prefix, _timeouts(total))
     client, full = bucket.client, bucket.prefix
-    listing = _call(s3, bucket_name, "list", "The credentials may not list the bucket (s3:ListBucket).",
-                    partial(client.list_objects_v2, Bucket=bucket_name, Prefix=full, MaxKeys=1))  # fmt: skip
+    call = partial(_call, s3, bucket_name, total=total)
+    listing = call("list", "The credentials may not list the bucket (s3:ListBucket).",
+                   partial(client.list_objects_v2, Bucket=bucket_name, Prefix=full, MaxKeys=1))  # fmt: skip
     checks.append(Check("list", "ok", "Connected, credentials accepted, the bucket can be listed."))
     first = next(iter(listing.get("Contents", [])), None)
     if first is not None:
-        _call(s3, bucket_name, "read", "The credentials may not read objects (s3:GetObject).",
-              partial(client.get_object, Bucket=bucket_name, Key=first["Key"], Range="bytes=0-0"))  # fmt: skip
+        call("read", "The credentials may not read objects (s3:GetObject).",
+             partial(client.get_object, Bucket=bucket_name, Key=first["Key"], Range="bytes=0-0"))  # fmt: skip
         checks.append(Check("read", "ok", "Objects can be read."))
     probe = full + PROBE_KEY
-    _call(s3, bucket_name, "write", "The credentials may not write (s3:PutObject), needed for thumbnails and "
-          "_annotations.json.", partial(client.put_object, Bucket=bucket_name, Key=probe, Body=b"ok"))  # fmt: skip
+    call("write", "The credentials may not write (s3:PutObject), needed for thumbnails and _annotations.json.",
+         partial(client.put_object, Bucket=bucket_name, Key=probe, Body=b"ok"))  # fmt: skip
     try:
         client.delete_object(Bucket=bucket_name, Key=probe)
         checks.append(Check("write", "ok", "Objects can be written and deleted."))
-    except (ClientError, BotoCoreError):
-        checks.append(Check("write", "warning", f"Objects can be written but not deleted; {probe} was left behind."))
+    except (ClientError, BucketError, *TRANSPORT_ERRORS):
+        message = f"Objects can be written but not deleted; {probe} was left behind."
+        checks.append(Check("write", "warning", message, "delete_failed"))
     checks.append(_cors(client, bucket_name))
 
 
 def test_connection(s3: S3Settings, bucket_name: str, prefix: str) -> dict:
-    """{"ok": bool, "checks": [{"name", "status", "message"}, ...]}; "ok" means no error."""
+    """{"ok": bool, "checks": [{"name", "status", "message", "code"}, ...]}; "ok" means no error."""
     checks: list[Check] = []
-    try:
-        _run(s3, bucket_name, prefix, checks)
-    except _Stop as stop:
-        checks.append(stop.check)
+    total = settings.ANNOTATOR_S3_TEST_TIMEOUT
+    with deadline(total):
+        try:
+            _run(s3, bucket_name, prefix, checks, total)
+        except _Stop as stop:
+            checks.append(stop.check)
     return {"ok": all(c.status != "error" for c in checks), "checks": [asdict(c) for c in checks]}

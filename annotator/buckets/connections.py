@@ -22,10 +22,11 @@ class ConnectionInvalid(Exception):
 
     code = "invalid_storage"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.reason = reason or self.code  # the lower layer's code, for a connection test's check
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def endpoint_for(data: ConnectionInput) -> str:
     try:
         return check_endpoint_url(url)
     except BucketError as exc:
-        raise ConnectionInvalid("endpoint_url", str(exc)) from None
+        raise ConnectionInvalid("endpoint_url", str(exc), exc.code) from None
 
 
 def settings_for(data: ConnectionInput) -> tuple[S3Settings, str, str]:
@@ -142,5 +143,6 @@ def test_input(data: ConnectionInput, project: Project | None = None) -> dict:
     except ConnectionInvalid as exc:
         if exc.field != "endpoint_url":
             raise
-        return {"ok": False, "checks": [{"name": "endpoint", "status": "error", "message": exc.message}]}
+        check = {"name": "endpoint", "status": "error", "message": exc.message, "code": exc.reason}
+        return {"ok": False, "checks": [check]}
     return test_connection(s3, bucket, prefix)

@@ -24,11 +24,13 @@ from annotator.buckets.crypto import CredentialsUnreadable
 from annotator.buckets.jobs import enqueue, progress
 from annotator.buckets.probe import Header, Unreadable, is_image_key, read_header
 from annotator.formats.dataset import FormatError
-from annotator.models import Image, JobStatus, Project, SyncJob, UnreadableObject
+from annotator.models import Image, ImageStatus, JobStatus, Project, SyncJob, UnreadableObject
 from annotator.models.storage import ACTIVE_JOB_STATUSES
+from annotator.services import tally
 from annotator.services.images import THUMBNAIL_PREFIX
 from annotator.storage import Bucket, BucketError, InvalidKey, ObjectInfo, ObjectMissing, project_bucket
 from annotator.storage.base import clean_key
+from config.logs import job_event
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ def run_sync_job(job_id: int) -> None:
     if not claimed:
         return
     job = SyncJob.objects.select_related("project__storage").get(pk=job_id)
+    job_event("sync", job.pk, "started", project_id=job.project_id)
     try:
         _sync(job)
     except _Abandoned:
@@ -100,6 +103,7 @@ def _finish(job: SyncJob, status: JobStatus, error: str = "") -> None:
         status=status, error=error, finished_at=job.finished_at, **_counts(job)
     )
     progress(job)
+    job_event("sync", job.pk, status, project_id=job.project_id, listed=job.listed, added=job.added)
 
 
 def _counts(job: SyncJob) -> dict:
@@ -154,6 +158,9 @@ def _sync(job: SyncJob) -> None:
     connection = job.project.storage
     if annotations_etag and annotations_etag != connection.annotations_file_etag:
         _import_annotations(job, bucket, annotations_etag)
+    # Pages counted their new images as they came; missing, restored and imported ones move
+    # many images at once, and an upload racing a page for a key is settled here too.
+    tally.recount(job.project_id)
     _heartbeat(job)
 
 
@@ -230,6 +237,7 @@ def _store(job: SyncJob, outcomes: list[tuple[ObjectInfo, Image | None, Header |
     UnreadableObject.objects.filter(project=project, key__in=good_keys + [b.key for b in bad]).delete()
     UnreadableObject.objects.bulk_create(bad)
     Image.objects.bulk_create(created, ignore_conflicts=True)
+    tally.add(project.pk, {tally.status_key(ImageStatus.UNLABELLED): len(created)})
     Image.objects.bulk_update(
         replaced, ["width", "height", "content_type", "etag", "size_bytes", "seen_by_sync", "sha256", "thumbnail_key"]
     )

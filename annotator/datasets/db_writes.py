@@ -19,6 +19,7 @@ from annotator.buckets.writeback import mark_annotations_changed
 from annotator.datasets.image_store import StoredImage
 from annotator.events import broadcast
 from annotator.models import Box, Image, ImageStatus, Label, Project
+from annotator.services import tally
 from annotator.services.projects import create_label
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def write_rows(
         report.images = len(stored)
         report.annotated = len(annotated)
         report.kept = sum(1 for s, _ in matched if s.source.labelled) - len(claimed)
+        tally.recount(project.pk)
         if annotated:
             mark_annotations_changed(project.pk)
         broadcast(project.pk, "images.imported", {"created": report.created, "annotated": report.annotated})

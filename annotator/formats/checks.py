@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 
 from .dataset import Box, FormatError, label_problem
@@ -10,6 +11,18 @@ from .dataset import Box, FormatError, label_problem
 # Other tools round pixel coordinates differently (0- or 1-based, float noise);
 # anything within half a pixel of the image is theirs to round, beyond is an error.
 EDGE_SLACK_PX = 0.5
+
+# Messages quote the offending value, but a hostile one (900 nested lists, a 400-digit
+# number, a megabyte string) is shown cut short: a full repr() would recurse past Python's
+# limit or bloat the import report.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxlong, _SHOWN.maxother = 3, 80, 40, 80
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = 6
+
+
+def shown(value: object) -> str:
+    """`repr(value)` for an error message, bounded in depth and length."""
+    return _SHOWN.repr(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +56,15 @@ class SkipLog:
 def number(value: object, where: Where, field: str) -> float:
     """A finite float from a JSON value or a text cell; NaN, inf and text are refused."""
     if isinstance(value, bool) or value is None:
-        raise where.error("invalid_number", f"expected a number, got {value!r}", field)
+        raise where.error("invalid_number", f"expected a number, got {shown(value)}", field)
     try:
         result = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise where.error("invalid_number", f"expected a number, got {value!r}", field) from None
+        raise where.error("invalid_number", f"expected a number, got {shown(value)}", field) from None
+    except OverflowError:  # an integer of hundreds of digits: no float holds it
+        raise where.error("invalid_number", f"{shown(value)} is too large", field) from None
     if not math.isfinite(result):
-        raise where.error("invalid_number", f"{value!r} is not a finite number", field)
+        raise where.error("invalid_number", f"{shown(value)} is not a finite number", field)
     return result
 
 
@@ -57,17 +72,17 @@ def positive_int(value: object, where: Where, field: str) -> int:
     """An image dimension: a whole number above zero."""
     result = number(value, where, field)
     if result <= 0 or result != int(result):
-        raise where.error("bad_size", f"expected a positive whole number, got {value!r}", field)
+        raise where.error("bad_size", f"expected a positive whole number, got {shown(value)}", field)
     return int(result)
 
 
 def checked_label(value: object, where: Where, field: str) -> str:
     if not isinstance(value, str):
-        raise where.error("bad_label", f"expected a class name, got {value!r}", field)
+        raise where.error("bad_label", f"expected a class name, got {shown(value)}", field)
     label = value.strip()
     problem = label_problem(label)
     if problem:
-        raise where.error("bad_label", f"{problem}: {value!r}", field)
+        raise where.error("bad_label", f"{problem}: {shown(value)}", field)
     return label
 
 

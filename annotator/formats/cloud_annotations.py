@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .checks import SkipLog, Where, checked_label, normalised_box, number
+from .checks import SkipLog, Where, checked_label, normalised_box, number, shown
 from .dataset import DATASET_TYPES, Box, Dataset, DatasetImage, FormatError, ReadResult
 from .files import ImageBytes, ImageIndex, image_size, write_file, write_images
 from .jsonfile import load_json
@@ -29,7 +29,7 @@ def read(path: Path, *, skip_invalid: bool = False) -> ReadResult:
         raise where.error("bad_json", "expected a JSON object at the top level")
     kind = doc.get("type", "localization")
     if kind not in DATASET_TYPES:
-        raise where.error("bad_value", f"type must be one of {DATASET_TYPES}, not {kind!r}", "type")
+        raise where.error("bad_value", f"type must be one of {DATASET_TYPES}, not {shown(kind)}", "type")
     labels = _labels(doc.get("labels", []), where)
     annotations = doc.get("annotations", {})
     if not isinstance(annotations, dict):
@@ -39,7 +39,7 @@ def read(path: Path, *, skip_invalid: bool = False) -> ReadResult:
     for key in annotations:
         if key not in index.by_key:
             field = f"annotations[{json.dumps(key)}]"
-            log.reject(where.error("missing_image", f"no image file {key!r}", field))
+            log.reject(where.error("missing_image", f"no image file {shown(key)}", field))
     images = []
     for key, source in sorted(index.by_key.items()):
         try:
@@ -94,7 +94,7 @@ def _entry_label(entry: Any, labels: set[str], field: str) -> str:
         raise where.error("bad_json", "expected an annotation object", field)
     label = checked_label(entry.get("label"), where, f"{field}.label")
     if label not in labels:
-        raise where.error("unknown_class", f"label {label!r} is not in labels", f"{field}.label")
+        raise where.error("unknown_class", f"label {shown(label)} is not in labels", f"{field}.label")
     return label
 
 

@@ -4,6 +4,10 @@ Every JSON file under the folder that has `images`, `annotations` and `categorie
 is read, so split exports (`train/_annotations.coco.json`, `valid/...`) import as
 one dataset. A listed image without annotations is negative (COCO's background
 images); an image file that no JSON lists is unlabelled.
+
+Within one file, image, category and annotation ids must each be unique. A repeated id
+is ambiguous (which image does `image_id: 3` mean?), so the file is refused naming the
+id, even with skip-invalid: leaving out either record could keep the wrong one.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .checks import SkipLog, Where, checked_label, number, pixel_box, positive_int
+from .checks import SkipLog, Where, checked_label, number, pixel_box, positive_int, shown
 from .dataset import Box, Dataset, DatasetImage, FormatError, ReadResult
 from .files import (
     ImageBytes,
@@ -70,6 +74,8 @@ class _Context:
 
 
 def _read_document(doc: dict[str, Any], ctx: _Context) -> None:
+    for kind in _COCO_KEYS:
+        _check_unique_ids(doc[kind], kind, ctx.where)
     categories = _categories(doc["categories"], ctx)
     entries: dict[Any, tuple[str, tuple[int, int]]] = {}
     for i, entry in enumerate(doc["images"]):
@@ -100,6 +106,24 @@ def _hashable(value: Any) -> bool:
     return isinstance(value, (int, str, float))
 
 
+def _check_unique_ids(records: list[Any], kind: str, where: Where) -> None:
+    """Refuse the file if two of its `kind` share an id; records without a usable id are judged later."""
+    first_seen: dict[Any, int] = {}
+    repeats: list[tuple[Any, int, int]] = []
+    for i, record in enumerate(records):
+        if not isinstance(record, dict) or not _hashable(record_id := record.get("id")):
+            continue
+        if record_id in first_seen:
+            repeats.append((record_id, first_seen[record_id], i))
+        else:
+            first_seen[record_id] = i
+    if repeats:
+        record_id, first, second = repeats[0]
+        more = f" ({len(repeats) - 1} more repeated ids)" if len(repeats) > 1 else ""
+        message = f"{kind} ids must be unique: id {shown(record_id)} is used by {kind}[{first}] and {kind}[{second}]"
+        raise where.error("duplicate_id", message + more, f"{kind}[{second}].id")
+
+
 def _categories(value: list[Any], ctx: _Context) -> dict[Any, str]:
     categories: dict[Any, str] = {}
     for i, category in enumerate(value):
@@ -118,7 +142,7 @@ def _image_entry(entry: Any, field: str, ctx: _Context) -> tuple[Any, str, tuple
     file_name = entry.get("file_name")
     key = ctx.index.find(file_name, ctx.near) if isinstance(file_name, str) else None
     if key is None:
-        raise ctx.where.error("missing_image", f"no image file {file_name!r}", f"{field}.file_name")
+        raise ctx.where.error("missing_image", f"no image file {shown(file_name)}", f"{field}.file_name")
     if key in ctx.found:
         raise ctx.where.error("duplicate_image", f"{key} is listed twice", f"{field}.file_name")
     width = positive_int(entry.get("width"), ctx.where, f"{field}.width")
@@ -138,13 +162,15 @@ def _annotation(
         raise where.error("bad_json", "expected an annotation object", field)
     image_id = ann.get("image_id")
     if not _hashable(image_id) or image_id not in entries:
-        raise where.error("missing_image", f"image_id {image_id!r} is not a readable image", f"{field}.image_id")
+        raise where.error("missing_image", f"image_id {shown(image_id)} is not a readable image", f"{field}.image_id")
     category_id = ann.get("category_id")
     if not _hashable(category_id) or category_id not in categories:
-        raise where.error("unknown_class", f"category_id {category_id!r} is not a category", f"{field}.category_id")
+        raise where.error(
+            "unknown_class", f"category_id {shown(category_id)} is not a category", f"{field}.category_id"
+        )
     bbox = ann.get("bbox")
     if not isinstance(bbox, list) or len(bbox) != 4:
-        raise where.error("bad_value", f"bbox must be [x, y, width, height], got {bbox!r}", f"{field}.bbox")
+        raise where.error("bad_value", f"bbox must be [x, y, width, height], got {shown(bbox)}", f"{field}.bbox")
     x, y, w, h = (number(v, where, f"{field}.bbox[{i}]") for i, v in enumerate(bbox))
     fields = (f"{field}.bbox[0]", f"{field}.bbox[1]", f"{field}.bbox[2]", f"{field}.bbox[3]")
     if w <= 0 or h <= 0:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .checks import SkipLog, Where, checked_label, number, pixel_box
+from .checks import SkipLog, Where, checked_label, number, pixel_box, shown
 from .dataset import Box, Dataset, DatasetImage, FormatError, ReadResult
 from .files import (
     ImageBytes,
@@ -65,7 +65,7 @@ def _entry(entry: dict[str, Any], field: str, where: Where, index: ImageIndex, n
     name = entry.get("image")
     key = index.find(name, near) if isinstance(name, str) else None
     if key is None:
-        raise where.error("missing_image", f"no image file {name!r}", f"{field}.image")
+        raise where.error("missing_image", f"no image file {shown(name)}", f"{field}.image")
     source = index.by_key[key]
     size = image_size(source, key)
     annotations = entry.get("annotations", [])

@@ -76,7 +76,7 @@ def _is_createml(root: Path, files: list[Path]) -> bool:
             continue
         try:
             doc = json.loads(json_path.read_bytes())
-        except ValueError:
+        except (ValueError, RecursionError):  # the reader names the problem if this is the format
             continue
         if doc and is_createml(doc):
             return True

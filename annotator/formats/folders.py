@@ -21,7 +21,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .checks import SkipLog, Where, checked_label
+from .checks import SkipLog, Where, checked_label, shown
 from .dataset import Dataset, DatasetImage, FormatError, ReadResult
 from .files import ImageBytes, image_size, is_image, relative_key, required_bytes, safe_relpath, walk_files, write_file
 from .jsonfile import load_json
@@ -78,7 +78,7 @@ def _folder_labels(path: Path) -> dict[str, str]:
     for i, item in enumerate(doc):
         folder = item.get("folder") if isinstance(item, dict) else None
         if not isinstance(folder, str) or folder in _RESERVED or "/" in folder or not folder:
-            raise where.error("bad_value", f"bad folder name {folder!r}", f"[{i}].folder")
+            raise where.error("bad_value", f"bad folder name {shown(folder)}", f"[{i}].folder")
         mapping[folder] = checked_label(item.get("label"), where, f"[{i}].label")
     return mapping
 

@@ -12,6 +12,9 @@ from .dataset import FormatError
 def load_json(path: Path, file: str) -> Any:
     """Parse a JSON file; bad syntax or encoding is a `bad_json` error with its line.
 
+    Nesting too deep for Python's recursive parser is `bad_json` too. Shallower nesting
+    parses; readers then quote values only through `checks.shown`, which never recurses far.
+
     NaN and Infinity literals are let through here so that the field check can name
     the exact coordinate that holds them.
     """
@@ -25,3 +28,5 @@ def load_json(path: Path, file: str) -> Any:
         raise FormatError("bad_json", f"malformed JSON: {exc.msg}", file=file, line=exc.lineno) from None
     except ValueError as exc:
         raise FormatError("bad_json", f"malformed JSON: {exc}", file=file) from None
+    except RecursionError:
+        raise FormatError("bad_json", "malformed JSON: arrays or objects nested too deeply", file=file) from None

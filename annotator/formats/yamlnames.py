@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import re
 
+from .checks import shown
 from .dataset import FormatError
 
 _NAMES = re.compile(r"^names\s*:\s*(.*)$")
-_INDEX = re.compile(r"^(\d+)\s*:\s*(.*)$")
+# ASCII digits, and few of them: int() refuses more than 4300 digits and no dataset has 10^9 classes.
+_INDEX = re.compile(r"^([0-9]{1,9})\s*:\s*(.*)$")
 
 
 def read_names(text: str, file: str) -> list[str]:
@@ -44,7 +46,7 @@ def _block(lines: list[str], file: str, start: int) -> list[str]:
             continue
         match = _INDEX.match(entry)
         if not match:
-            raise FormatError("bad_value", f"cannot read class name {entry!r}", file, offset, "names")
+            raise FormatError("bad_value", f"cannot read class name {shown(entry)}", file, offset, "names")
         items.append((int(match.group(1)), _scalar(match.group(2), file, offset)))
     return _ordered(items, file, start)
 
@@ -59,7 +61,7 @@ def _flow(text: str, file: str, line: int) -> list[str]:
     for part in parts:
         match = _INDEX.match(part)
         if not match:
-            raise FormatError("bad_value", f"cannot read class name {part!r}", file, line, "names")
+            raise FormatError("bad_value", f"cannot read class name {shown(part)}", file, line, "names")
         items.append((int(match.group(1)), _scalar(match.group(2), file, line)))
     return _ordered(items, file, line)
 

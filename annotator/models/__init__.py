@@ -4,6 +4,7 @@ from annotator.models.image import Box, Image, ImageStatus
 from annotator.models.jobs import JobStatus
 from annotator.models.project import Label, Membership, Project, ProjectType, Role
 from annotator.models.storage import AddressingStyle, StorageConnection, SyncJob, UnreadableObject
+from annotator.models.tally import ImageTally
 
 __all__ = [
     "AddressingStyle",
@@ -12,6 +13,7 @@ __all__ = [
     "ExportJob",
     "Image",
     "ImageStatus",
+    "ImageTally",
     "ImportJob",
     "JobStatus",
     "Label",

@@ -33,6 +33,9 @@ class Image(models.Model):
     size_bytes = models.PositiveBigIntegerField(default=0)
     content_type = models.CharField(max_length=50, default="image/jpeg")
     thumbnail_key = models.CharField(max_length=1024, blank=True)
+    # Why a synced object got no thumbnail, and its ETag then: views skip it until the ETag changes.
+    thumbnail_error = models.CharField(max_length=300, blank=True)
+    thumbnail_error_etag = models.CharField(max_length=200, blank=True)
     # The object's ETag when last read: a bucket sync notices a replaced object by its change.
     etag = models.CharField(max_length=200, blank=True)
     # The object vanished from the bucket: annotations are kept, training and the grid skip it.
@@ -42,7 +45,8 @@ class Image(models.Model):
     status = models.CharField(max_length=20, choices=ImageStatus.choices, default=ImageStatus.UNLABELLED)
     # Bumped by every accepted annotation write; a write names the version it started from.
     version = models.PositiveIntegerField(default=0)
-    # Idempotency key of the last accepted write, so a retried request is not refused as stale.
+    # Digest of the Idempotency-Key of the last accepted write and of its request, so a retry is
+    # not refused as stale and a key reused for another request is refused (services/annotations.py).
     last_write_key = models.CharField(max_length=64, blank=True)
     # "No objects here": counts as labelled, trains as background.
     negative = models.BooleanField(default=False)

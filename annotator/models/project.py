@@ -38,6 +38,10 @@ class Project(models.Model):
     annotators_create_labels = models.BooleanField(
         default=True, help_text="Annotators may add new labels while labelling."
     )
+    # Off: nobody approves or rejects an image they labelled last (four eyes on every decision).
+    reviewers_review_own_work = models.BooleanField(
+        default=False, help_text="Reviewers may approve or reject images they labelled themselves."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,7 +67,11 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+            # At most one owner per project; "at least one" is kept by teams.services.members under a lock.
+            models.UniqueConstraint(fields=["project"], condition=models.Q(role="owner"), name="membership_one_owner"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} as {self.role}"

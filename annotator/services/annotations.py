@@ -4,12 +4,20 @@ A write names the version it was based on. The row's version is bumped by a
 conditional UPDATE (compare-and-swap), so of two concurrent writes on the same
 version exactly one succeeds and the other is told it is stale, with the
 current state, on every database we run on.
+
+An Idempotency-Key makes a retry safe: the image keeps, in `last_write_key`, a digest
+of the key of its last accepted write and of that request (`request_fingerprint`). The
+same key with the same request replays the current state; the same key with another
+request is refused (`idempotency_key_reused`), never answered as if it had been applied.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -20,6 +28,7 @@ from annotator.buckets.writeback import mark_annotations_changed
 from annotator.errors import CodedError
 from annotator.events import broadcast
 from annotator.models import AnnotationEvent, Box, Image, ImageStatus, Label, ProjectType
+from annotator.services import tally
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,43 @@ class InvalidAnnotations(CodedError):
     """The annotation set breaks a rule of the project; nothing was written."""
 
 
+class IdempotencyKeyReused(CodedError):
+    """The key already names another request on this image; nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request on this image; "
+            "send a new key for a new change.",
+        )
+
+
+# `last_write_key` (64 characters) holds half a digest of each: 128 bits apiece.
+_HALF = 32
+
+
+def request_fingerprint(**request: Any) -> str:
+    """A digest of what makes two requests the same (canonical JSON; UUIDs and the like as text)."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _write_token(idempotency_key: str, fingerprint: str) -> str:
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:_HALF] + fingerprint[:_HALF]
+
+
+def _replayed(image: Image, token: str) -> Image | None:
+    """The current image if `token`'s key was its last accepted write; refused if for another request."""
+    if image.last_write_key[:_HALF] != token[:_HALF]:
+        return None
+    current = Image.objects.select_for_update().get(pk=image.pk)
+    if current.last_write_key[:_HALF] != token[:_HALF]:
+        return None  # another write got in since `image` was read: the key names nothing any more
+    if current.last_write_key != token:
+        raise IdempotencyKeyReused
+    return current
+
+
 def derive_status(has_annotations: bool) -> ImageStatus:
     """Any change sends a reviewed image back to review; no annotations means unlabelled."""
     return ImageStatus.LABELLED if has_annotations else ImageStatus.UNLABELLED
@@ -72,23 +118,32 @@ def _check(image: Image, data: AnnotationSet) -> None:
 
 
 def save_annotations(
-    image: Image, data: AnnotationSet, *, base_version: int, user: User, idempotency_key: str = ""
+    image: Image,
+    data: AnnotationSet,
+    *,
+    base_version: int,
+    user: User,
+    idempotency_key: str = "",
+    fingerprint: str = "",
 ) -> Image:
-    """Replace the image's annotations if nobody wrote since `base_version`; else StaleVersion."""
+    """Replace the image's annotations if nobody wrote since `base_version`; else StaleVersion.
+
+    With an `idempotency_key`, `fingerprint` (see `request_fingerprint`) says which request
+    the key was sent with: a retry of the accepted one returns the current state unwritten.
+    """
     _check(image, data)
+    token = _write_token(idempotency_key, fingerprint) if idempotency_key else ""
     has_annotations = bool(data.boxes or data.label_ids or data.negative)
-    with transaction.atomic():
-        if idempotency_key and image.last_write_key == idempotency_key:
-            current = Image.objects.select_for_update().get(pk=image.pk)
-            if current.last_write_key == idempotency_key:
-                return current  # a retry of a write we already accepted
+    with transaction.atomic(), tally.track(image.project_id, [image.pk]):
+        if token and (current := _replayed(image, token)) is not None:
+            return current  # a retry of a write we already accepted
         updated = Image.objects.filter(pk=image.pk, version=base_version).update(
             version=F("version") + 1,
             negative=data.negative,
             status=derive_status(has_annotations),
             annotated_by=user,
             annotated_at=timezone.now(),
-            last_write_key=idempotency_key,
+            last_write_key=token,
             updated_at=timezone.now(),
         )
         if not updated:

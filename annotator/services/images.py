@@ -3,18 +3,27 @@
 One bad file never fails the batch: every file gets its own outcome. Bytes
 are written before the row, and removed again if the row cannot be written,
 so nothing is half-stored.
+
+A zip is all or nothing as an archive: every member is verified (annotator.archives)
+before the first is stored, so a damaged one refuses the zip and stores none of it;
+members that are intact but not acceptable images get their own outcome, like files.
+Files are taken in order of cost: header checks on the stream, then the bytes are read
+(one file at a time), hashed and compared with the project's images, and only a new
+image within the decode budget is decoded (annotator.uploads).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import posixpath
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
@@ -22,8 +31,16 @@ from annotator.archives import ArchiveError, iter_members
 from annotator.buckets.writeback import mark_annotations_changed
 from annotator.events import broadcast
 from annotator.models import Image, Project
+from annotator.services import tally
 from annotator.storage import Bucket, BucketError, project_bucket
-from annotator.uploads import IMAGE_EXTENSIONS, UploadRejected, ValidatedImage, validate_image
+from annotator.uploads import (
+    IMAGE_EXTENSIONS,
+    ImageLimits,
+    UploadRejected,
+    ValidatedImage,
+    precheck,
+    validate_image,
+)
 
 THUMBNAIL_PREFIX = "_annotator/thumbnails/"
 _RESERVED = ("_annotator/", "_annotations.json")
@@ -52,14 +69,9 @@ def clean_name(name: str) -> str:
     return key
 
 
-def check_image(data: bytes) -> ValidatedImage:
-    """`validate_image` under this instance's limits: what every way in (upload, import) applies."""
-    return validate_image(
-        data,
-        max_pixels=settings.ANNOTATOR_MAX_IMAGE_PIXELS,
-        max_bytes=settings.ANNOTATOR_MAX_UPLOAD_BYTES,
-        thumbnail_size=settings.ANNOTATOR_THUMBNAIL_SIZE,
-    )
+def check_image(data: bytes, *, sha256: str = "") -> ValidatedImage:
+    """`validate_image` under this instance's limits: what every way in (upload, import, sync) applies."""
+    return validate_image(data, ImageLimits.from_settings(), sha256=sha256)
 
 
 def thumbnail_key(sha256: str) -> str:
@@ -78,9 +90,8 @@ def _free_key(project: Project, key: str) -> str:
 
 
 def _store(project: Project, bucket: Bucket, user: User, name: str, image: ValidatedImage) -> UploadOutcome:
-    existing = project.images.filter(sha256=image.sha256).only("id", "key").first()
-    if existing:
-        return UploadOutcome(name, "duplicate", "duplicate", f"Same content as {existing.key}.", existing)
+    if duplicate := _duplicate(project, name, image.sha256):
+        return duplicate
     key = _free_key(project, clean_name(name))
     thumbnail = thumbnail_key(image.sha256)
     bucket.put(key, image.data, image.content_type)
@@ -98,6 +109,7 @@ def _store(project: Project, bucket: Bucket, user: User, name: str, image: Valid
                 thumbnail_key=thumbnail,
                 uploaded_by=user,
             )
+            tally.counted(project.pk, [row.pk])
             broadcast(project.pk, "image.created", {"id": row.pk, "key": row.key})
     except (IntegrityError, BucketError):
         bucket.delete(key)
@@ -105,34 +117,84 @@ def _store(project: Project, bucket: Bucket, user: User, name: str, image: Valid
     return UploadOutcome(name, "created", image=row)
 
 
-def _expand(files: Iterable[tuple[str, BinaryIO]]) -> Iterator[tuple[str, bytes | UploadRejected]]:
+@dataclass(frozen=True)
+class _Incoming:
+    """One file to add, uploaded or from a zip; its bytes are read only once its header passed."""
+
+    name: str
+    size: int
+    open: Callable[[], AbstractContextManager[BinaryIO]]
+    read: Callable[[], bytes]
+    sha256: str = ""  # known before reading for zip members: their verification hashed them
+
+
+def _duplicate(project: Project, name: str, sha256: str) -> UploadOutcome | None:
+    existing = project.images.filter(sha256=sha256).only("id", "key").first()
+    if existing:
+        return UploadOutcome(name, "duplicate", "duplicate", f"Same content as {existing.key}.", existing)
+    return None
+
+
+def _uploaded(name: str, stream: BinaryIO, limits: ImageLimits) -> _Incoming:
+    size = getattr(stream, "size", None)
+    if size is None:
+        size = stream.seek(0, os.SEEK_END)
+
+    def opened() -> AbstractContextManager[BinaryIO]:
+        stream.seek(0)
+        return nullcontext(stream)
+
+    def read() -> bytes:
+        stream.seek(0)
+        return stream.read(limits.max_bytes + 1)
+
+    return _Incoming(name, size, opened, read)
+
+
+def _expand(files: Iterable[tuple[str, BinaryIO]], limits: ImageLimits) -> Iterator[_Incoming | UploadOutcome]:
     """Each uploaded file, with zips replaced by their members (or by one error for the zip)."""
     for name, stream in files:
-        if name.lower().endswith(".zip"):
-            # Members stream one at a time; every safety check runs before the first is yielded.
-            try:
-                for member_name, data in iter_members(stream):
-                    if posixpath.splitext(member_name)[1].lower() in IMAGE_EXTENSIONS:
-                        yield member_name, data
-                    else:
-                        yield member_name, UploadRejected("not_an_image", "Not an image file; skipped.")
-            except ArchiveError as exc:
-                yield name, UploadRejected(exc.code, exc.message)
-        else:
-            yield name, stream.read(settings.ANNOTATOR_MAX_UPLOAD_BYTES + 1)
+        if not name.lower().endswith(".zip"):
+            yield _uploaded(name, stream, limits)
+            continue
+        try:
+            # Every member is verified before the first is yielded: a damaged zip yields only its error.
+            for member in iter_members(stream, max_member_bytes=limits.max_bytes):
+                if posixpath.splitext(member.name)[1].lower() in IMAGE_EXTENSIONS:
+                    yield _Incoming(member.name, member.size, member.open, member.read, member.sha256)
+                else:
+                    yield UploadOutcome(member.name, "error", "not_an_image", "Not an image file; skipped.")
+        except ArchiveError as exc:
+            yield UploadOutcome(name, "error", exc.code, exc.message)
+
+
+def _add(project: Project, bucket: Bucket, user: User, incoming: _Incoming, limits: ImageLimits) -> UploadOutcome:
+    """Cheapest refusal first: a known duplicate is never read, a bad header never read whole,
+    and nothing is decoded before its checksum was compared with the project's images."""
+    if incoming.sha256 and (duplicate := _duplicate(project, incoming.name, incoming.sha256)):
+        return duplicate
+    with incoming.open() as stream:
+        precheck(stream, incoming.size, limits)
+    data = incoming.read()
+    sha256 = incoming.sha256 or hashlib.sha256(data).hexdigest()
+    if duplicate := _duplicate(project, incoming.name, sha256):
+        return duplicate
+    return _store(project, bucket, user, incoming.name, validate_image(data, limits, sha256=sha256))
 
 
 def add_images(project: Project, user: User, files: Iterable[tuple[str, BinaryIO]]) -> list[UploadOutcome]:
     """Validate and store every file (zips expanded); one outcome per image or rejected file."""
     bucket = project_bucket(project)
+    limits = ImageLimits.from_settings()
     outcomes = []
-    for name, data in _expand(files):
+    for incoming in _expand(files, limits):
+        if isinstance(incoming, UploadOutcome):
+            outcomes.append(incoming)
+            continue
+        name = incoming.name
         try:
-            if isinstance(data, UploadRejected):
-                raise data
-            validated = check_image(data)
-            outcomes.append(_store(project, bucket, user, name, validated))
-        except UploadRejected as exc:
+            outcomes.append(_add(project, bucket, user, incoming, limits))
+        except (UploadRejected, ArchiveError) as exc:
             outcomes.append(UploadOutcome(name, "error", exc.code, exc.message))
         except BucketError as exc:
             outcomes.append(UploadOutcome(name, "error", exc.code, f"Storage failed: {exc}"))
@@ -145,7 +207,7 @@ def delete_image(image: Image) -> None:
     """Remove the row first (the truth), then the bytes; shared thumbnails stay while used."""
     bucket = project_bucket(image.project)
     key, thumbnail_key, project_id, image_id = image.key, image.thumbnail_key, image.project_id, image.pk
-    with transaction.atomic():
+    with transaction.atomic(), tally.track(project_id, [image_id]):
         image.delete()
         broadcast(project_id, "image.deleted", {"id": image_id})
         mark_annotations_changed(project_id)

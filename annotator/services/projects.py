@@ -7,6 +7,7 @@ from django.db.models import Max
 
 from accounts.models import User
 from annotator.models import Label, Membership, Project, ProjectType, Role
+from annotator.services import tally
 
 
 class LabelConflict(Exception):
@@ -41,3 +42,10 @@ def get_or_create_label(project: Project, name: str) -> Label:
         return create_label(project, name)
     except LabelConflict:  # created by someone else meanwhile
         return project.labels.get(name__iexact=name.strip())
+
+
+def delete_label(label: Label) -> None:
+    """Delete the label with its boxes and classes; the counts of every image it was on change."""
+    with transaction.atomic():
+        label.delete()
+        tally.recount(label.project_id)

@@ -7,18 +7,27 @@ poke at internal services. So:
 - link-local and metadata addresses are refused always; private, loopback and other
   non-global addresses unless the operator allows them (ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS);
 - the check runs on what the host resolves to, so decimal, octal and hex spellings of
-  an address (http://2852039166/) and IPv6-mapped IPv4 are judged as the address they are;
+  an address (http://2852039166/) and IPv4 inside IPv6 (mapped, IPv4-compatible, NAT64,
+  6to4, Teredo) are judged as the IPv4 address they carry; IPv4-compatible (::/96) and
+  local-use NAT64 (64:ff9b:1::/48) addresses are never global, whatever they carry;
 - it runs at every connection, not only when the URL is saved, and the socket connects
   to exactly the address that was checked (no second lookup a rebinding DNS could answer
   differently);
 - boto3 never follows HTTP redirects (botocore passes redirect=False to urllib3), and
-  any connection it opens, to whatever host, goes through the same check.
+  any connection it opens, to whatever host, goes through the same check;
+- under `deadline(seconds)`, every connection opened is cut when the time is up, so an
+  endpoint that trickles bytes cannot outlast it (read timeouts count per read, not in all).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 from botocore.awsrequest import (
@@ -52,31 +61,53 @@ class EndpointUnresolvable(BucketError):
     code = "endpoint_dns"
 
 
-def _unwrap(address: IPAddress) -> IPAddress:
-    """The IPv4 address hidden in an IPv6 one (mapped, NAT64, 6to4, Teredo), else itself."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            return address.ipv4_mapped
-        if address in ipaddress.ip_network("64:ff9b::/96"):
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if address.sixtofour:
-            return address.sixtofour
-        if address.teredo:
-            return address.teredo[1]
-    return address
+class EndpointRedirected(EndpointRefused):
+    """The endpoint answered with a redirect, which is never followed."""
+
+    code = "redirect_refused"
+
+
+# IPv4-compatible addresses (RFC 4291, deprecated; :: and ::1 aside) and local-use NAT64
+# (RFC 8215) carry an IPv4 address in their last 32 bits, and are never routed publicly.
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+_NOT_WRAPPED = (ipaddress.ip_address("::"), ipaddress.ip_address("::1"))
+
+
+def _unwrap(address: IPAddress) -> tuple[IPAddress, bool]:
+    """The IPv4 address hidden in an IPv6 one (mapped, IPv4-compatible, NAT64, 6to4, Teredo),
+    else the address itself; and whether the wrapping is one that is never global."""
+    if not isinstance(address, ipaddress.IPv6Address) or address in _NOT_WRAPPED:
+        return address, False
+    last32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped:
+        return address.ipv4_mapped, False
+    if address in _IPV4_COMPATIBLE or address in _LOCAL_NAT64:
+        return last32, True
+    if address in _NAT64:
+        return last32, False
+    if address.sixtofour:
+        return address.sixtofour, False
+    if address.teredo:
+        return address.teredo[1], False
+    return address, False
 
 
 def refusal(address: IPAddress, allow_private: bool) -> str | None:
     """Why the server must not connect to `address`, or None when it may."""
-    address = _unwrap(address)
-    if address in _METADATA_ADDRESSES or address.is_link_local:
+    inner, local_wrapping = _unwrap(address)
+    if inner in _METADATA_ADDRESSES or inner.is_link_local:
         return "it is a link-local or cloud metadata address"
-    if address.is_unspecified or address.is_multicast:
+    if inner.is_unspecified or inner.is_multicast:
         return "it is not a unicast address"
-    if address.is_global or allow_private:
+    if allow_private or (inner.is_global and not local_wrapping):
         return None
-    kind = "a loopback" if address.is_loopback else "a private"
-    return f"it is {kind} address; an operator can allow private endpoints with ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS=true"
+    if local_wrapping:
+        kind = "an IPv6 address that is never routed publicly (IPv4-compatible or local NAT64)"
+    else:
+        kind = "a loopback address" if inner.is_loopback else "a private address"
+    return f"it is {kind}; an operator can allow private endpoints with ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS=true"
 
 
 def check_host_name(host: str) -> None:
@@ -117,11 +148,75 @@ def check_endpoint_url(url: str, allow_private: bool | None = None) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
+class _Deadline:
+    """An end time for every connection opened under it (see `deadline`)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self._connections: list[object] = []
+        self._lock = threading.Lock()
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def add(self, connection: object) -> None:
+        with self._lock:
+            self._connections.append(connection)
+
+    def cut(self) -> None:
+        """Shut every connection's socket: a read blocked on it, in any thread, returns at once."""
+        with self._lock:
+            sockets = [getattr(connection, "sock", None) for connection in self._connections]
+        for sock in sockets:
+            if sock is not None:
+                # socket.socket's own shutdown: a TLS socket's would also drop its SSL state,
+                # which the reading thread is still using. OSError: it is closed already.
+                with suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_DEADLINE: ContextVar[_Deadline | None] = ContextVar("storage_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[_Deadline]:
+    """Bound, in all, the guarded S3 calls made inside (by this thread) to `seconds`.
+
+    Timeouts count per connect and per read; an endpoint sending a byte every few seconds
+    never trips them. Here a timer shuts the sockets when the time is up, and no new
+    connection is opened after it; connections opened inside are shut on leaving too,
+    so none outlives its deadline in a client's pool.
+    """
+    limit = _Deadline(seconds)
+    token = _DEADLINE.set(limit)
+    timer = threading.Timer(seconds, limit.cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield limit
+    finally:
+        timer.cancel()
+        _DEADLINE.reset(token)
+        limit.cut()
+
+
+def deadline_passed() -> bool:
+    """Whether this thread is inside a `deadline` whose time is up."""
+    limit = _DEADLINE.get()
+    return limit is not None and limit.passed
+
+
 class _GuardedConnection:
     """Connects the socket to the checked address; TLS still verifies the host name."""
 
     def _new_conn(self) -> socket.socket:
         address = resolve(self.host, self.port)
+        limit = _DEADLINE.get()
+        if limit is not None:
+            if limit.passed:
+                raise ConnectTimeoutError(self, f"The time allowed for {self.host} is up.")
+            limit.add(self)
         try:
             return urllib3_connection.create_connection(
                 (address, self.port),
@@ -156,10 +251,10 @@ def _refuse_redirects(response: tuple | None = None, **kwargs: object) -> None:
     (against a hostile endpoint that answers 301 forever it recurses without end)."""
     if response is None or not 300 <= response[0].status_code < 400:
         return
-    status, location = response[0].status_code, response[0].headers.get("Location", "")
-    raise EndpointRefused(
-        f"The storage endpoint answered with a redirect (HTTP {status}{' to ' + location if location else ''}), "
-        "which is not followed. On AWS this means the bucket is in another region: set the bucket's region."
+    # The Location is not repeated: it is the remote's word, like an error message.
+    raise EndpointRedirected(
+        f"The storage endpoint answered with a redirect (HTTP {response[0].status_code}), which is not followed. "
+        "On AWS this means the bucket is in another region: set the bucket's region."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from annotator.ids import MAX_ID
 from annotator.models import Membership, Role
 from teams.models import Invitation, InvitationState
 from teams.services.invitations import INVITABLE_ROLES, MAX_ADDRESSES
@@ -26,7 +27,9 @@ class RoleChangeSerializer(serializers.Serializer):
 
 
 class TransferSerializer(serializers.Serializer):
-    user = serializers.IntegerField(help_text="The member (user id) who becomes the owner.")
+    user = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The member (user id) who becomes the owner."
+    )
 
 
 class InvitationSerializer(serializers.ModelSerializer):
@@ -49,9 +52,17 @@ class InviteSerializer(serializers.Serializer):
 
 class InviteResultSerializer(serializers.Serializer):
     email = serializers.CharField()
-    status = serializers.ChoiceField(choices=["invited", "reinvited", "already_member", "invalid", "send_failed"])
+    status = serializers.ChoiceField(
+        choices=["invited", "reinvited", "already_member", "invalid", "send_failed", "throttled"]
+    )
     message = serializers.CharField()
     invitation = InvitationSerializer(allow_null=True)
+
+
+class InviteResponseSerializer(serializers.Serializer):
+    """POST invitations/: one result per address, 201 if any invitation was made, else 200."""
+
+    results = InviteResultSerializer(many=True)
 
 
 class MemberProgressSerializer(serializers.Serializer):

@@ -10,11 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.errors import ApiError, error_response
+from annotator.api.params import int_param
+from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
 from annotator.models import Membership
 from annotator.permissions import Action
 from teams.api.serializers import (
     InvitationSerializer,
+    InviteResponseSerializer,
     InviteResultSerializer,
     InviteSerializer,
     MemberSerializer,
@@ -61,14 +64,15 @@ class MemberDetailView(ProjectScopedMixin, APIView):
         serializer = RoleChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            member_service.change_role(membership, serializer.validated_data["role"])
+            membership = member_service.change_role(request.user, membership, serializer.validated_data["role"])
         except member_service.MembershipError as exc:
             raise _membership_error(exc) from None
         return Response(MemberSerializer(membership).data)
 
+    @extend_schema(responses={204: None, **errors(409)})
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
         try:
-            member_service.remove_member(self.role, self._membership(user_id))
+            member_service.remove_member(request.user, self._membership(user_id))
         except member_service.MembershipError as exc:
             raise _membership_error(exc) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -79,7 +83,7 @@ class LeaveView(ProjectScopedMixin, APIView):
 
     actions = {"POST": Action.LEAVE}
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, **errors(409)})
     def post(self, request: Request, project_id: int) -> Response:
         try:
             member_service.leave(self.project, request.user)
@@ -120,7 +124,11 @@ class InvitationListView(ProjectScopedMixin, APIView):
             invitations = [i for i in invitations if i.state == wanted]
         return Response(InvitationSerializer(invitations, many=True).data)
 
-    @extend_schema(request=InviteSerializer, responses={201: InviteResultSerializer(many=True)})
+    @extend_schema(
+        request=InviteSerializer,
+        responses={201: InviteResponseSerializer, 200: InviteResponseSerializer},
+        description="400 `invalid_addresses` (with `results`) when no address is valid.",
+    )
     def post(self, request: Request, project_id: int) -> Response:
         serializer = InviteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -132,7 +140,7 @@ class InvitationListView(ProjectScopedMixin, APIView):
         results = InviteResultSerializer(outcomes, many=True).data
         if all(o.status == "invalid" for o in outcomes):
             return error_response("invalid_addresses", "None of the addresses is valid.", 400, results=results)
-        made = any(o.invitation is not None for o in outcomes)
+        made = any(o.invitation is not None and o.status != "throttled" for o in outcomes)
         return Response({"results": results}, status=status.HTTP_201_CREATED if made else status.HTTP_200_OK)
 
 
@@ -143,7 +151,10 @@ class InvitationDetailView(ProjectScopedMixin, APIView):
     def get(self, request: Request, project_id: int, invitation_id: int) -> Response:
         return Response(InvitationSerializer(get_object_or_404(self.project.invitations, pk=invitation_id)).data)
 
-    @extend_schema(description="Revoke: the link stops working; the row stays for the record.")
+    @extend_schema(
+        description="Revoke: the link stops working; the row stays for the record.",
+        responses={204: None, **errors(409)},
+    )
     def delete(self, request: Request, project_id: int, invitation_id: int) -> Response:
         try:
             invitation_service.revoke(get_object_or_404(self.project.invitations, pk=invitation_id))
@@ -155,11 +166,20 @@ class InvitationDetailView(ProjectScopedMixin, APIView):
 class InvitationResendView(ProjectScopedMixin, APIView):
     actions = {"POST": Action.INVITE}
 
-    @extend_schema(request=None, responses={200: InvitationSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: InvitationSerializer, **errors(409, 429, 502)},
+        description="429 `resend_throttled` (with `retry_after` seconds, also in `Retry-After`): "
+        "one e-mail a minute per invitation, five an hour.",
+    )
     def post(self, request: Request, project_id: int, invitation_id: int) -> Response:
         invitation = get_object_or_404(self.project.invitations, pk=invitation_id)
         try:
             error = invitation_service.resend(invitation)
+        except invitation_service.ResendThrottled as exc:
+            response = error_response(exc.code, exc.message, 429, retry_after=exc.retry_after)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         except invitation_service.InvitationError as exc:
             raise _invitation_error(exc) from None
         if error:
@@ -172,7 +192,5 @@ class ProgressView(ProjectScopedMixin, APIView):
 
     @extend_schema(parameters=[OpenApiParameter("days", int, description="Per-day counts for this many days (14).")])
     def get(self, request: Request, project_id: int) -> Response:
-        days = request.query_params.get("days", "14")
-        if not days.isdigit() or int(days) < 1:
-            raise ApiError("invalid_days", "days must be a whole number of days, at least 1.")
-        return Response(ProgressSerializer(team_progress(self.project, int(days))).data)
+        days = int_param(request, "days", code="invalid_days")  # beyond MAX_DAYS: clamped by the service
+        return Response(ProgressSerializer(team_progress(self.project, 14 if days is None else days)).data)

@@ -2,12 +2,20 @@
 
 A token is 256 random bits from `secrets`, shown once (in the e-mail) and stored
 as its SHA-256. Resending makes a new token, so an older e-mail stops working.
+
+E-mails are throttled per invitation, so an admin's account cannot be turned
+into a mail cannon against one address: at most one every RESEND_INTERVAL and
+SENDS_PER_HOUR in any hour, counting every attempt (initial, resend, invite
+again; failed sends too). The check and the record happen under the
+invitation's row lock; a refused attempt changes nothing, so the link already
+sent keeps working.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 import smtplib
 from dataclasses import dataclass
@@ -29,16 +37,30 @@ log = logging.getLogger(__name__)
 
 INVITABLE_ROLES = (Role.ADMIN, Role.REVIEWER, Role.ANNOTATOR, Role.VIEWER)
 MAX_ADDRESSES = 50
+RESEND_INTERVAL = timedelta(seconds=60)
+SENDS_PER_HOUR = 5
+_HOUR = timedelta(hours=1)
 
 
 class InvitationError(CodedError):
     """An invitation cannot be sent, accepted or changed as asked."""
 
 
+class ResendThrottled(InvitationError):
+    """Too soon for another e-mail to this invitation; `retry_after` says how many seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "resend_throttled",
+            f"An invitation e-mail went to this address moments ago; wait {retry_after} s before sending another.",
+        )
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class InviteOutcome:
     email: str
-    status: str  # invited | reinvited | already_member | invalid | send_failed
+    status: str  # invited | reinvited | already_member | invalid | send_failed | throttled
     message: str = ""
     invitation: Invitation | None = None
 
@@ -61,6 +83,20 @@ def parse_addresses(text: str) -> list[str]:
     for separator in ",;":
         text = text.replace(separator, " ")
     return list(dict.fromkeys(part.strip().lower() for part in text.split() if part.strip()))
+
+
+def _claim_send(invitation: Invitation) -> None:
+    """Record an e-mail attempt on the (locked) invitation, or raise ResendThrottled; the caller saves."""
+    now = timezone.now()
+    recent = [at for at in map(datetime.fromisoformat, invitation.send_attempts) if now - at < _HOUR]
+    waits = []
+    if recent:
+        waits.append(recent[-1] + RESEND_INTERVAL - now)
+    if len(recent) >= SENDS_PER_HOUR:
+        waits.append(recent[-SENDS_PER_HOUR] + _HOUR - now)
+    if (wait := max(waits, default=timedelta(0))) > timedelta(0):
+        raise ResendThrottled(math.ceil(wait.total_seconds()))
+    invitation.send_attempts = [at.isoformat() for at in [*recent, now][-SENDS_PER_HOUR:]]
 
 
 def _deliver(invitation: Invitation, token: str) -> str:
@@ -95,6 +131,10 @@ def _invite_one(project: Project, inviter: User, email: str, role: Role) -> Invi
         )
         status = "reinvited" if invitation else "invited"
         invitation = invitation or Invitation(project=project, email=email)
+        try:
+            _claim_send(invitation)
+        except ResendThrottled as exc:
+            return InviteOutcome(email, "throttled", exc.message, invitation)
         invitation.role, invitation.token_hash, invitation.expires_at = role, token_hash, _expiry()
         invitation.invited_by = inviter
         try:
@@ -121,13 +161,21 @@ def invite(project: Project, inviter: User, emails: list[str], role: Role | str)
 
 
 def resend(invitation: Invitation) -> str:
-    """A fresh token and expiry, e-mailed again; returns the send error, empty on success."""
-    if not invitation.is_open:
-        raise InvitationError("invitation_closed", f"This invitation was already {invitation.state.label.lower()}.")
-    token, invitation.token_hash = _new_token()
-    invitation.expires_at = _expiry()
-    invitation.save(update_fields=["token_hash", "expires_at"])
-    return _deliver(invitation, token)
+    """A fresh token and expiry, e-mailed again; returns the send error, empty on success.
+
+    Raises ResendThrottled when the throttle holds (nothing changes then). `invitation` is refreshed.
+    """
+    token, token_hash = _new_token()
+    with transaction.atomic():
+        current = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not current.is_open:
+            raise InvitationError("invitation_closed", f"This invitation was already {current.state.label.lower()}.")
+        _claim_send(current)
+        current.token_hash, current.expires_at = token_hash, _expiry()
+        current.save(update_fields=["token_hash", "expires_at", "send_attempts"])
+    error = _deliver(current, token)
+    invitation.refresh_from_db()
+    return error
 
 
 def revoke(invitation: Invitation) -> None:

@@ -8,10 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from annotator.access import project_page
+from annotator.ids import MAX_VERSION, parse_count, parse_id
 from annotator.models import Image, ImageStatus, Project, ReviewDecision, Role
 from annotator.permissions import Action, role_allows
 from annotator.services.annotations import StaleVersion
-from annotator.services.review import MAX_COMMENT_LENGTH, NotReviewable, review_image
+from annotator.services.review import MAX_COMMENT_LENGTH, NotReviewable, OwnWork, may_review, review_image
 
 
 def _shapes(image: Image) -> list[dict]:
@@ -32,8 +33,10 @@ def _shapes(image: Image) -> list[dict]:
 @project_page({"GET": Action.REVIEW})
 def review(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     waiting = project.images.filter(status=ImageStatus.LABELLED)
+    if not project.reviewers_review_own_work:
+        waiting = waiting.exclude(annotated_by=request.user)  # theirs wait for someone else
     if image_id := request.GET.get("image", ""):
-        image = get_object_or_404(project.images, pk=int(image_id) if image_id.isdigit() else 0)
+        image = get_object_or_404(project.images, pk=parse_id(image_id) or 0)
     else:
         image = waiting.first()
     context = {
@@ -42,6 +45,7 @@ def review(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
         "image": image,
         "waiting": waiting.count(),
         "can_review": True,
+        "own_work": image is not None and not may_review(image, request.user),
         "can_manage": role_allows(role, Action.MANAGE_MEMBERS, project),
         "max_comment": MAX_COMMENT_LENGTH,
     }
@@ -59,13 +63,13 @@ def review(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
 def decide(request: HttpRequest, project: Project, role: Role, image_id: int) -> HttpResponse:
     image = get_object_or_404(project.images, pk=image_id)
     decision = {"approve": ReviewDecision.APPROVED, "reject": ReviewDecision.REJECTED}.get(request.POST.get("decision"))
-    version = request.POST.get("version", "")
-    if decision is None or not version.isdigit():
+    version = parse_count(request.POST.get("version", ""), maximum=MAX_VERSION)
+    if decision is None or version is None:
         messages.error(request, "Choose Approve or Reject.")
         return redirect(f"{reverse('teams:review', args=[project.pk])}?image={image.pk}")
     try:
-        review_image(image, request.user, decision, request.POST.get("comment", ""), version=int(version))
-    except NotReviewable as exc:
+        review_image(image, request.user, decision, request.POST.get("comment", ""), version=version)
+    except (NotReviewable, OwnWork) as exc:
         messages.error(request, str(exc))
     except StaleVersion:
         messages.error(request, f"{image.key} changed while you looked at it; review it again.")

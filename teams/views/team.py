@@ -20,6 +20,7 @@ _OUTCOME_TEXT = {
     "already_member": "already a member",
     "invalid": "not a valid address",
     "send_failed": "invitation saved, but the e-mail failed",
+    "throttled": "not sent again yet",
 }
 
 
@@ -53,7 +54,7 @@ def invite(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     outcomes = invitation_service.invite(project, request.user, form.cleaned_data["emails"], form.cleaned_data["role"])
     for outcome in outcomes:
         level = messages.SUCCESS if outcome.status in ("invited", "reinvited") else messages.WARNING
-        detail = f": {outcome.message}" if outcome.status == "send_failed" else ""
+        detail = f": {outcome.message}" if outcome.status in ("send_failed", "throttled") else ""
         messages.add_message(request, level, f"{outcome.email}: {_OUTCOME_TEXT[outcome.status]}{detail}")
     return redirect("teams:team", project_id=project.pk)
 
@@ -76,7 +77,7 @@ def member_role(request: HttpRequest, project: Project, role: Role, user_id: int
         new_role = form.cleaned_data["role"]
         _run(
             request,
-            lambda: member_service.change_role(membership, new_role),
+            lambda: member_service.change_role(request.user, membership, new_role),
             f"{membership.user.name} is now {new_role}.",
         )
     else:
@@ -87,7 +88,9 @@ def member_role(request: HttpRequest, project: Project, role: Role, user_id: int
 @project_page({"POST": Action.MANAGE_MEMBERS})
 def member_remove(request: HttpRequest, project: Project, role: Role, user_id: int) -> HttpResponse:
     membership = get_object_or_404(project.memberships.select_related("user"), user_id=user_id)
-    _run(request, lambda: member_service.remove_member(role, membership), f"{membership.user.name} was removed.")
+    _run(
+        request, lambda: member_service.remove_member(request.user, membership), f"{membership.user.name} was removed."
+    )
     return redirect("teams:team", project_id=project.pk)
 
 

@@ -10,7 +10,10 @@ project-scoped route without a declared action fails `test_route_declares_*`.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +34,7 @@ from teams.models import Invitation
 from teams.services.invitations import invite
 from tests.conftest import make_image_bytes
 from tests.factories import LabelFactory, make_persona_project, member
+from tests.teams.helpers import age_sends
 from training.models import Artifact, Run, RunKind, RunStatus
 
 pytestmark = pytest.mark.django_db
@@ -107,17 +111,26 @@ def _run(world: dict) -> int:
         project=world["project"], kind=RunKind.CLASSIFICATION, status=RunStatus.SUCCEEDED, created_by=world["owner"]
     )
     key = f"_annotator/runs/{run.pk}/model_web.zip"
-    project_bucket(world["project"]).put(key, b"PK\x05\x06" + bytes(18), "application/zip")
+    # A zip the run page's model routes can read: they check its sha256 and serve its members.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("model_web/model.json", "{}")
+    data = out.getvalue()
+    project_bucket(world["project"]).put(key, data, "application/zip")
     Artifact.objects.create(
-        run=run, name="model_web", key=key, size_bytes=22, sha256="0" * 64, content_type="application/zip"
-    )
+        run=run, name="model_web", key=key, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+        content_type="application/zip",
+    )  # fmt: skip
     world["name"] = "model_web"
+    world["filename"] = "model.json"
     return run.pk
 
 
 def _invitation(world: dict) -> int:
     invite(world["project"], world["owner"], ["invited@example.com"], Role.ANNOTATOR)
-    return Invitation.objects.get(project=world["project"]).pk
+    invitation = Invitation.objects.get(project=world["project"])
+    age_sends(invitation, 61)  # so that an allowed resend is not refused by the one-a-minute throttle
+    return invitation.pk
 
 
 # kwarg name → how to make the object it names. A route with another kwarg fails below: add a maker here.
@@ -131,6 +144,7 @@ MAKERS: dict[str, Callable[[dict], Any]] = {
     "run_id": _run,
     "job_id": lambda world: SyncJob.objects.create(project=world["project"], status=JobStatus.SUCCEEDED).pk,
     "name": lambda world: world["name"],
+    "filename": lambda world: world["filename"],
     "import_id": lambda world: ImportJob.objects.create(project=world["project"], format="voc").pk,
     "export_id": lambda world: ExportJob.objects.create(project=world["project"], format="coco").pk,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.core import mail
@@ -23,3 +24,12 @@ def last_link() -> str:
     match = LINK.search(mail.outbox[-1].body)
     assert match, mail.outbox[-1].body
     return urlsplit(match.group(0)).path
+
+
+def age_sends(invitation, seconds: float) -> None:
+    """Move the invitation's recorded e-mail attempts `seconds` into the past, past the resend throttle."""
+    invitation.refresh_from_db()
+    invitation.send_attempts = [
+        (datetime.fromisoformat(at) - timedelta(seconds=seconds)).isoformat() for at in invitation.send_attempts
+    ]
+    invitation.save(update_fields=["send_attempts"])

@@ -40,7 +40,7 @@ def test_removed_members_socket_closes_and_others_stay(personas):
         removed = await _open(personas.annotator, project.pk)
         staying = await _open(personas.viewer, project.pk)
         membership = await database_sync_to_async(Membership.objects.get)(project=project, user=personas.annotator)
-        await database_sync_to_async(remove_member)("admin", membership)
+        await database_sync_to_async(remove_member)(personas.admin, membership)
         closed = await _next_close_or_event(removed, "membership.removed")
         told = await _next_close_or_event(staying, "membership.removed")
         await staying.disconnect()

@@ -56,6 +56,28 @@ class RunDetailSerializer(RunSerializer):
         read_only_fields = fields
 
 
+class ProblemSerializer(serializers.Serializer):
+    """One thing pre-flight found (training.preflight.Problem); empty details are left out."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    label = serializers.CharField(required=False)
+    count = serializers.IntegerField(required=False)
+    examples = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class PreflightSerializer(serializers.Serializer):
+    """What a run of `kind` would train on; `ok` is false while `errors` is not empty."""
+
+    ok = serializers.BooleanField()
+    kind = serializers.ChoiceField(choices=RunKind.choices)
+    errors = ProblemSerializer(many=True)
+    warnings = ProblemSerializer(many=True)
+    images = serializers.IntegerField(help_text="Images the run would train and validate on.")
+    examples_per_label = serializers.DictField(child=serializers.IntegerField(), help_text="By label name.")
+    minimum_per_label = serializers.IntegerField()
+
+
 class RunCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=RunKind.choices, required=False, help_text="Defaults to the project's type.")
     # Checked against the kind's defaults by training.hyperparameters; see HyperParameters in the schema.

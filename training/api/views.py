@@ -11,28 +11,32 @@ from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.errors import ApiError, error_response
+from annotator.api.pagination import IdCursorPagination
+from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
 from annotator.models import Project
 from annotator.permissions import Action
 from annotator.storage import project_bucket
 from training import reaper, services
-from training.api.serializers import ArtifactSerializer, RunCreateSerializer, RunDetailSerializer, RunSerializer
+from training.api.serializers import (
+    ArtifactSerializer,
+    PreflightSerializer,
+    RunCreateSerializer,
+    RunDetailSerializer,
+    RunSerializer,
+)
 from training.hyperparameters import HyperParametersSerializer
 from training.models import Run, RunKind, RunStatus
 from training.preflight import default_kind, run_preflight
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(IdCursorPagination):
     ordering = ("-id",)
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 def _kind(project: Project, value: str | None) -> str:
@@ -58,7 +62,8 @@ class RunListView(ProjectScopedMixin, generics.GenericAPIView):
         return runs
 
     @extend_schema(parameters=[OpenApiParameter("status", str, enum=RunStatus.values),
-                               OpenApiParameter("kind", str, enum=RunKind.values)])  # fmt: skip
+                               OpenApiParameter("kind", str, enum=RunKind.values)],
+                   responses=RunSerializer(many=True))  # fmt: skip
     def get(self, request: Request, project_id: int) -> Response:
         reaper.reap(self.project)
         page = self.paginate_queryset(self.get_queryset())
@@ -85,7 +90,7 @@ class PreflightView(ProjectScopedMixin, APIView):
 
     actions = {"GET": Action.TRAIN}
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values)], responses={200: dict})
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values)], responses=PreflightSerializer)
     def get(self, request: Request, project_id: int) -> Response:
         kind = _kind(self.project, request.query_params.get("kind"))
         return Response(run_preflight(self.project, kind).to_dict())
@@ -119,7 +124,7 @@ class RunDetailView(_RunView):
 class RunCancelView(_RunView):
     actions = {"POST": Action.TRAIN}
 
-    @extend_schema(request=None, responses={200: RunDetailSerializer})
+    @extend_schema(request=None, responses={200: RunDetailSerializer, **errors(409)})
     def post(self, request: Request, project_id: int, run_id: int) -> Response:
         try:
             run = services.cancel_run(self.get_run(run_id))
@@ -132,6 +137,7 @@ class ArtifactListView(_RunView):
     actions = {"GET": Action.DOWNLOAD}
     serializer_class = ArtifactSerializer
 
+    @extend_schema(responses=ArtifactSerializer(many=True))
     def get(self, request: Request, project_id: int, run_id: int) -> Response:
         artifacts = self.get_run(run_id).artifacts.select_related("run")
         return Response(ArtifactSerializer(artifacts, many=True).data)
@@ -142,7 +148,7 @@ class ArtifactDownloadView(_RunView):
 
     actions = {"GET": Action.DOWNLOAD}
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None})
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None, **errors(502)})
     def get(self, request: Request, project_id: int, run_id: int, name: str) -> Response:
         artifact = get_object_or_404(self.get_run(run_id).artifacts, name=name)
         bucket = project_bucket(self.project)
