@@ -28,6 +28,19 @@ def ensure_broker_folders() -> None:
             Path(options[name]).mkdir(parents=True, exist_ok=True)
 
 
+@signals.setup_logging.connect
+def _django_logging(**kwargs: Any) -> None:
+    """Workers and beat log through settings.LOGGING (text or JSON, LOG_LEVEL), like the web.
+
+    Connecting here is what stops Celery from installing its own handler and level.
+    """
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
 @signals.worker_init.connect
 def _worker_folders(**kwargs: Any) -> None:
     ensure_broker_folders()

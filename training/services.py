@@ -18,6 +18,7 @@ from annotator.buckets.thumbnails import ensure_thumbnail
 from annotator.events import broadcast
 from annotator.models import Image, Project
 from annotator.storage import BucketError, project_bucket
+from config.logs import job_event
 from training import dispatch, snapshot
 from training.hyperparameters import validated
 from training.models import ACTIVE_STATUSES, Artifact, Run, RunStatus
@@ -99,6 +100,7 @@ def cancel_run(run: Run) -> Run:
         if not changed:
             raise RunNotActive(f"The run has already {run.status}; only queued or running runs can be cancelled.")
         broadcast(run.project_id, "run.updated", run_payload(run))
+    job_event("run", run.pk, "cancelled", project_id=run.project_id)
     return run
 
 
@@ -118,6 +120,7 @@ def fail_run(run_id: int, error: str, *, stale_before: datetime | None = None) -
             run = Run.objects.get(pk=run_id)
             broadcast(run.project_id, "run.updated", run_payload(run))
     if changed:
+        job_event("run", run_id, "lost" if stale_before else "failed", error=error[:200])
         discard_uploads(Run.objects.select_related("project").get(pk=run_id))
     return bool(changed)
 
@@ -133,6 +136,8 @@ def succeed_run(run_id: int, metrics: dict, artifacts: list[Artifact]) -> bool:
             Artifact.objects.bulk_create(artifacts)
             run = Run.objects.get(pk=run_id)
             broadcast(run.project_id, "run.updated", run_payload(run))
+    if changed:
+        job_event("run", run_id, "succeeded", artifacts=len(artifacts))
     return bool(changed)
 
 

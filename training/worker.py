@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from annotator.events import broadcast
 from annotator.storage import BucketError, project_bucket
+from config.logs import job_event
 from training import cache, services, snapshot
 from training.artifacts import upload_outcome
 from training.ml.errors import (
@@ -50,6 +51,7 @@ def claim(run_id: int) -> Run | None:
         run.attempts += 1
         run.save(update_fields=["attempts"])
         broadcast(run.project_id, "run.updated", services.run_payload(run))
+    job_event("run", run_id, "started", project_id=run.project_id, worker=worker, attempt=run.attempts)
     return run
 
 

@@ -29,6 +29,7 @@ from annotator.datasets.importing import IMPORT_FORMATS, import_dataset
 from annotator.events import broadcast
 from annotator.models import ExportJob, Image, ImportJob, JobStatus, Project
 from annotator.storage import project_bucket
+from config.logs import job_event
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,15 @@ def _claim(model: type[Model], job_id: int) -> DatasetJob | None:
     claimed = model.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
     )
-    return model.objects.select_related("project", "created_by").get(pk=job_id) if claimed else None
+    if not claimed:
+        return None
+    job = model.objects.select_related("project", "created_by").get(pk=job_id)
+    job_event(_kind(job), job.pk, "started", project_id=job.project_id, format=job.format)
+    return job
+
+
+def _kind(job: DatasetJob) -> str:
+    return "import" if isinstance(job, ImportJob) else "export"
 
 
 def _finish(job: DatasetJob, reporter: Reporter, error: DatasetError | None) -> None:
@@ -122,6 +131,8 @@ def _finish(job: DatasetJob, reporter: Reporter, error: DatasetError | None) -> 
     job.finished_at = job.heartbeat_at = timezone.now()
     job.save()
     reporter.publish()
+    details = {"error_code": error.code} if error else {}
+    job_event(_kind(job), job.pk, job.status, project_id=job.project_id, **details)
 
 
 def _run(job: DatasetJob, event: str, work: Callable[[Reporter], None]) -> None:
@@ -191,9 +202,11 @@ def reap_stale(project: Project) -> None:
     for model in (ImportJob, ExportJob):
         for job in model.objects.filter(project=project, status=JobStatus.RUNNING):
             if job.is_stale(timeout):
-                model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+                lost = model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
                     status=JobStatus.FAILED,
                     error_code="worker_lost",
                     error=f"The worker stopped reporting for over {timeout} seconds; start the job again.",
                     finished_at=timezone.now(),
                 )
+                if lost:
+                    job_event(_kind(job), job.pk, "lost", project_id=project.pk)

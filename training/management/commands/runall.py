@@ -5,13 +5,21 @@ embedded broker, another the `jobs` queue (dataset imports and exports), and thi
 reaps runs whose worker died. Production runs the web
 server, `celery -A config worker -Q training`, `celery -A config worker -Q jobs` and
 `celery -A config beat` separately.
+
+Ctrl-C and SIGTERM (what `docker stop`, systemd and a supervisor send) stop the same way: each
+child runs in a process group of its own, and every group is sent SIGTERM, then SIGKILL after
+STOP_SECONDS, so no server or worker (nor a child of theirs) outlives this command.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import threading
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -19,6 +27,15 @@ from django.core.management.base import BaseCommand, CommandParser
 from training.reaper import reap
 
 REAP_EVERY_SECONDS = 15
+STOP_SECONDS = 20
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGINT or SIGTERM."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
 
 
 def worker_command(*extra: str) -> list[str]:
@@ -44,28 +61,52 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        worker = subprocess.Popen(worker_command())
-        jobs_worker = subprocess.Popen(jobs_worker_command())
+        previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         stop = threading.Event()
-        threading.Thread(target=self._reap, args=(stop,), daemon=True).start()
-        server = subprocess.Popen([sys.executable, "manage.py", "runserver", options["addrport"]])
+        children: list[subprocess.Popen] = []
         try:
+            children.append(_start(worker_command()))
+            children.append(_start(jobs_worker_command()))
+            threading.Thread(target=self._reap, args=(stop,), daemon=True).start()
+            server = _start([sys.executable, "manage.py", "runserver", options["addrport"]])
+            children.append(server)
             server.wait()
-        except KeyboardInterrupt:
-            # A terminal's Ctrl-C reached the server too; a signal sent to this process alone did not.
-            server.terminate()
-            server.wait()
+        except _Stop:
+            pass
         finally:
+            # No second signal may interrupt the shutdown itself.
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
             stop.set()
-            for process in (worker, jobs_worker):
-                process.terminate()
-            for process in (worker, jobs_worker):
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            _stop_all(children)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _reap(self, stop: threading.Event) -> None:
         while not stop.wait(REAP_EVERY_SECONDS):
             for run_id in reap():
                 self.stderr.write(f"Run {run_id} failed: its worker stopped sending heartbeats.")
+
+
+def _start(command: list[str]) -> subprocess.Popen:
+    # A group of its own: a terminal's Ctrl-C reaches only this command, which stops each group whole.
+    return subprocess.Popen(command, start_new_session=True)
+
+
+def _stop_all(children: list[subprocess.Popen]) -> None:
+    """SIGTERM to every child's group (Celery finishes or hands back its task), SIGKILL to stragglers."""
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
+    for child in children:  # grandchildren left in a group whose leader has exited
+        _signal_group(child, signal.SIGKILL)
+
+
+def _signal_group(child: subprocess.Popen, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
+        os.killpg(child.pid, sig)
