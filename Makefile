@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 REQUIREMENTS := requirements.txt requirements-test.txt $(wildcard requirements-ml.txt)
-FRONTEND := $(shell find frontend -type f 2>/dev/null)
+FRONTEND := $(shell find frontend training/ml/web -type f 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -1,6 +1,8 @@
-// Bundles each page's entry point from frontend/src into static/dist/.
+// Bundles each page's entry point from frontend/src into static/dist/, and copies the
+// TensorFlow.js WASM backend's binaries next to them (the run page's "Try it" panel loads
+// them from our own static files, never a CDN).
 import { build } from "esbuild";
-import { readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 
 const entries = readdirSync("frontend/src")
   .filter((name) => name.endsWith(".ts") && !name.endsWith(".d.ts"))
@@ -16,3 +18,9 @@ await build({
   minify: process.env.NODE_ENV === "production",
   logLevel: "warning",
 });
+
+const wasmDir = "node_modules/@tensorflow/tfjs-backend-wasm/dist";
+mkdirSync("static/dist/tfjs", { recursive: true });
+for (const name of readdirSync(wasmDir).filter((file) => file.endsWith(".wasm"))) {
+  copyFileSync(`${wasmDir}/${name}`, `static/dist/tfjs/${name}`);
+}

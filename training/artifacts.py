@@ -1,12 +1,15 @@
-"""A run's files in the bucket: each model folder as one zip, the report, sample predictions.
+"""A run's files in the bucket: each model folder as one zip, all four together as
+``models.zip``, the report, sample predictions.
 
 Keys live under the run's prefix, `_annotator/runs/<id>/`. Uploading returns unsaved
-Artifact rows; the caller saves them together with the run's final status.
+Artifact rows; the caller saves them together with the run's final status. Every zip holds
+its folders' README.md (written by the export), so a zip explains itself once unpacked.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import zipfile
@@ -16,19 +19,29 @@ from pathlib import Path
 from typing import BinaryIO
 
 from annotator.storage import Bucket
+from training.ml.readme import all_models_readme
 from training.models import Artifact, Run
 
 MODEL_NAMES = ("model", "model_web", "model_android", "model_ios")
+ALL_MODELS = "models"
 REPORT = "report"
 CHUNK = 1 << 20
 
 
 def zip_folder(folder: Path, out: BinaryIO) -> None:
     """The folder as a zip whose entries start with the folder's name (model_web/model.json ...)."""
+    zip_folders([folder], out)
+
+
+def zip_folders(folders: list[Path], out: BinaryIO, readme: str | None = None) -> None:
+    """Several folders side by side in one zip, with an optional top-level README.md."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, Path(folder.name) / path.relative_to(folder))
+        if readme is not None:
+            archive.writestr("README.md", readme)
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, Path(folder.name) / path.relative_to(folder))
 
 
 def _digest(stream: BinaryIO) -> tuple[str, int]:
@@ -48,9 +61,9 @@ def _upload(run: Run, bucket: Bucket, name: str, filename: str, stream: BinaryIO
 
 
 @contextmanager
-def _zipped(folder: Path) -> Iterator[BinaryIO]:
+def _zipped(folders: list[Path], readme: str | None = None) -> Iterator[BinaryIO]:
     with tempfile.TemporaryFile() as out:
-        zip_folder(folder, out)
+        zip_folders(folders, out, readme)
         out.seek(0)
         yield out
 
@@ -61,8 +74,11 @@ def upload_outcome(
     """Upload every file of a finished run; returns the Artifact rows to save."""
     artifacts = []
     for name in MODEL_NAMES:
-        with _zipped(exports[name]) as stream:
+        with _zipped([exports[name]]) as stream:
             artifacts.append(_upload(run, bucket, name, f"{name}.zip", stream, "application/zip"))
+    metadata = json.loads((exports[MODEL_NAMES[0]] / "metadata.json").read_text())
+    with _zipped([exports[name] for name in MODEL_NAMES], all_models_readme(metadata)) as stream:
+        artifacts.append(_upload(run, bucket, ALL_MODELS, f"{ALL_MODELS}.zip", stream, "application/zip"))
     with tempfile.TemporaryFile() as stream:
         stream.write(report.encode())
         stream.seek(0)
@@ -85,12 +101,12 @@ def extract_models(run: Run, bucket: Bucket, out_dir: Path) -> list[Path]:
             if _digest(local)[0] != artifact.sha256:
                 raise ValueError(f"{artifact.name}.zip does not match its recorded checksum.")
             with zipfile.ZipFile(local) as archive:
-                _safe_extract(archive, out_dir)
+                safe_extract(archive, out_dir)
         folders.append(out_dir / artifact.name)
     return folders
 
 
-def _safe_extract(archive: zipfile.ZipFile, out_dir: Path) -> None:
+def safe_extract(archive: zipfile.ZipFile, out_dir: Path) -> None:
     root = out_dir.resolve()
     for member in archive.namelist():
         target = (out_dir / member).resolve()

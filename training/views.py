@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from annotator.access import project_page
+from annotator.ids import parse_id
 from annotator.models import Project, Role
 from annotator.permissions import Action, role_allows
 from training import reaper
@@ -20,7 +22,7 @@ MAX_COMPARED = 8
 def run_list(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     reaper.reap(project)
     base_id = request.GET.get("from", "")
-    base = Run.objects.filter(project=project, pk=int(base_id)).first() if base_id.isdigit() else None
+    base = Run.objects.filter(project=project, pk=base_pk).first() if (base_pk := parse_id(base_id)) else None
     kind = base.kind if base else default_kind(project)
     context = {
         "project": project,
@@ -46,11 +48,19 @@ def run_detail(request: HttpRequest, project: Project, role: Role, run_id: int) 
         "can_train": role_allows(role, Action.TRAIN, project),
         "can_download": role_allows(role, Action.DOWNLOAD, project),
         "downloads": [a for a in artifacts if not a.name.startswith("prediction_")],
+        "web_model_url": _web_model_url(run, artifacts),
         "predictions": [a for a in artifacts if a.name.startswith("prediction_")],
         "matrix": _confusion_rows(run.metrics),
         "per_class": sorted(_per_class(run).items()),
     }
     return render(request, "training/run_detail.html", context)
+
+
+def _web_model_url(run: Run, artifacts: list) -> str | None:
+    """The folder URL the "Try it" panel loads model_web/ from (model.json and its shards)."""
+    if not any(a.name == "model_web" for a in artifacts):
+        return None
+    return reverse("api:run-web-model", args=[run.project_id, run.pk, "model.json"]).removesuffix("model.json")
 
 
 def _confusion_rows(metrics: dict) -> list[tuple[str, list[int]]]:
@@ -61,7 +71,7 @@ def _confusion_rows(metrics: dict) -> list[tuple[str, list[int]]]:
 
 @project_page({"GET": Action.VIEW})
 def run_compare(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
-    ids = [int(i) for i in request.GET.getlist("run") if i.isdigit()][:MAX_COMPARED]
+    ids = [pk for pk in map(parse_id, request.GET.getlist("run")) if pk is not None][:MAX_COMPARED]
     runs = list(Run.objects.filter(project=project, pk__in=ids).order_by("id"))
     if not runs:
         raise Http404("Pick the runs to compare on the runs page.")

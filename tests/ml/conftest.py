@@ -14,7 +14,9 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 pytest.importorskip("tensorflow")
 
+from training.ml.config import ClassifierConfig, DetectorConfig
 from training.ml.dataset import TrainingSet, crops_as_classification, voc_samples
+from training.ml.pipeline import RunResult, run_training
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("ANNOTATOR_SHARED_DATA", "/work/shared/data"))
@@ -61,3 +63,17 @@ def node_root() -> Path:
     if not (REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir():
         pytest.skip("@tensorflow/tfjs is not installed: run `npm install` at the repository root")
     return REPO_ROOT
+
+
+# Trained and exported once per session: test_export, test_web_helper and test_model_docs
+# all read the same tiny models (a test that changes a file puts it back).
+@pytest.fixture(scope="session")
+def detector_run(tiny_detection, weights, node_root, tmp_path_factory) -> RunResult:
+    config = DetectorConfig(input_size=96, weights=weights, steps=12, batch_size=4, learning_rate=5e-3)
+    return run_training(tiny_detection, config, tmp_path_factory.mktemp("detector"), node_root)
+
+
+@pytest.fixture(scope="session")
+def classifier_run(tiny_classification, weights, node_root, tmp_path_factory) -> RunResult:
+    config = ClassifierConfig(input_size=96, weights=weights, head_epochs=3, batch_size=8, fine_tune_epochs=1)
+    return run_training(tiny_classification, config, tmp_path_factory.mktemp("classifier"), node_root)

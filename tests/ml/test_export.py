@@ -1,14 +1,15 @@
 """Train tiny models, export all four formats, and load each back in its own runtime."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from training.ml.config import ClassifierConfig, DetectorConfig
+from training.ml.config import ClassifierConfig
 from training.ml.errors import ExportVerificationFailed
 from training.ml.export import export_saved_model, export_tflite
-from training.ml.pipeline import run_training, sample_images
+from training.ml.pipeline import sample_images
 from training.ml.train import train
 from training.ml.verify import (
     check_coreml,
@@ -19,18 +20,6 @@ from training.ml.verify import (
     run_tflite,
     verify_exports,
 )
-
-
-@pytest.fixture(scope="module")
-def detector_run(tiny_detection, weights, node_root, tmp_path_factory):
-    config = DetectorConfig(input_size=96, weights=weights, steps=12, batch_size=4, learning_rate=5e-3)
-    return run_training(tiny_detection, config, tmp_path_factory.mktemp("detector"), node_root)
-
-
-@pytest.fixture(scope="module")
-def classifier_run(tiny_classification, weights, node_root, tmp_path_factory):
-    config = ClassifierConfig(input_size=96, weights=weights, head_epochs=3, batch_size=8, fine_tune_epochs=1)
-    return run_training(tiny_classification, config, tmp_path_factory.mktemp("classifier"), node_root)
 
 
 @pytest.mark.parametrize("run_name", ["detector_run", "classifier_run"])
@@ -92,15 +81,70 @@ def test_a_wrong_tflite_model_fails_verification(classifier_run, tiny_classifica
         tiny_classification, ClassifierConfig(input_size=96, weights=weights, head_epochs=1, fine_tune_epochs=0, seed=5)
     )
     export_saved_model(other, tmp_path / "other")
-    export_tflite(tmp_path / "other", classifier_run.exports.android)  # swap in the other model
+    android = classifier_run.exports.android
+    shutil.copytree(android, tmp_path / "android")  # the session's other tests read this folder
+    export_tflite(tmp_path / "other", android)  # swap in the other model
+    shutil.copyfile(tmp_path / "android" / "metadata.json", android / "metadata.json")
     images = sample_images_for(classifier_run, tiny_classification)
     try:
         with pytest.raises(ExportVerificationFailed, match="model_android"):
             verify_exports(classifier_run.exports, "classification", 96, images, node_root)
     finally:
-        export_tflite(classifier_run.exports.saved_model, classifier_run.exports.android)
+        shutil.rmtree(android)
+        shutil.copytree(tmp_path / "android", android)
 
 
 def sample_images_for(run, data):
     size = json.loads((run.exports.saved_model / "metadata.json").read_text())["input"]["shape"][1]
     return sample_images(run.kind, data.validation, size)
+
+
+@pytest.mark.parametrize("run_name", ["detector_run", "classifier_run"])
+def test_every_format_answers_under_the_names_its_metadata_lists(request, run_name):
+    """SavedModel and TFLite signatures, the TF.js model.json signature and the Core ML features
+    all carry the semantic names, and metadata.json names the tensor behind each one."""
+    import coremltools as ct
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from training.ml.verify import coreml_class_labels
+
+    run = request.getfixturevalue(run_name)
+    paths = run.exports
+    names = {"detection": {"boxes", "classes", "scores", "num_detections"}, "classification": {"probabilities"}}[
+        run.kind
+    ]
+    meta = {name: json.loads((folder / "metadata.json").read_text()) for name, folder in paths.all().items()}
+    for name, data in meta.items():
+        expected = names | ({"label"} if name == "model_ios" and run.kind == "classification" else set())
+        assert set(data["outputs"]) == expected, name
+        assert all(output["name"] == key for key, output in data["outputs"].items())
+        assert data["input"]["name"] == "image"
+        readme = (paths.all()[name] / "README.md").read_text()
+        assert all(label in readme for label in run.labels) and "96x96" in readme and name in readme
+
+    signature = tf.saved_model.load(str(paths.saved_model)).signatures["serving_default"]
+    assert set(signature.structured_outputs) == names
+    tensors = {t.name for t in signature.outputs}
+    assert {o["tensor"] for o in meta["model"]["outputs"].values()} == tensors
+
+    model_json = json.loads((paths.web / "model.json").read_text())["signature"]
+    assert set(model_json["outputs"]) == names and set(model_json["inputs"]) == {"image"}
+    for name, output in meta["model_web"]["outputs"].items():
+        assert model_json["outputs"][name]["name"] == output["tensor"]
+    assert (paths.web / "annotator.js").is_file() and (paths.web / "annotator.d.ts").is_file()
+
+    runner = Interpreter(model_path=str(paths.android / "model.tflite")).get_signature_runner("serving_default")
+    details = runner.get_output_details()
+    assert set(details) == names and set(runner.get_input_details()) == {"image"}
+    for name, output in meta["model_android"]["outputs"].items():
+        assert details[name]["name"] == output["tensor"]
+        assert list(details[name]["shape"]) == output["shape"]
+
+    spec = ct.models.MLModel(str(paths.ios / "model.mlpackage"), skip_model_load=True).get_spec()
+    assert {o.name for o in spec.description.output} == set(meta["model_ios"]["outputs"])
+    assert json.loads(spec.description.metadata.userDefined["labels"]) == list(run.labels)
+    if run.kind == "classification":
+        assert coreml_class_labels(spec) == list(run.labels)
+        assert spec.description.predictedFeatureName == "label"
+        assert spec.description.predictedProbabilitiesName == "probabilities"

@@ -154,7 +154,9 @@ def test_killed_worker_cancel_and_a_run_to_success(start_worker, classification_
         assert hashlib.sha256(data).hexdigest() == artifact.sha256 and len(data) == artifact.size_bytes
     for name in MODELS:
         names = zipfile.ZipFile(io.BytesIO(bucket.read(artifacts[name].key))).namelist()
-        assert {f"{name}/labels.json", f"{name}/metadata.json"} <= set(names)
+        assert {f"{name}/labels.json", f"{name}/metadata.json", f"{name}/README.md"} <= set(names)
+    everything = zipfile.ZipFile(io.BytesIO(bucket.read(artifacts["models"].key))).namelist()
+    assert "README.md" in everything and {f"{name}/metadata.json" for name in MODELS} <= set(everything)
     assert Run.objects.get(pk=cancelled).status == "cancelled" and not Run.objects.get(pk=cancelled).artifacts.exists()
     assert Run.objects.get(pk=killed).status == "failed"
 

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from training.api import views
+from training.api import model_views, views
 
-P = "projects/<int:project_id>/"
-R = P + "runs/<int:run_id>/"
+P = "projects/<id:project_id>/"
+R = P + "runs/<id:run_id>/"
 
 urlpatterns = [
     path(P + "runs/", views.RunListView.as_view(), name="run-list"),
@@ -15,4 +15,6 @@ urlpatterns = [
     path(R + "cancel/", views.RunCancelView.as_view(), name="run-cancel"),
     path(R + "artifacts/", views.ArtifactListView.as_view(), name="run-artifacts"),
     path(R + "artifacts/<slug:name>/", views.ArtifactDownloadView.as_view(), name="run-artifact"),
+    path(R + "web-model/<str:filename>", model_views.WebModelFileView.as_view(), name="run-web-model"),
+    path(R + "predict/", model_views.PredictView.as_view(), name="run-predict"),
 ]

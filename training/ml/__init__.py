@@ -6,7 +6,9 @@ Plain data in, files and figures out:
 - ``config.ClassifierConfig`` / ``DetectorConfig``: hyper-parameters.
 - ``train.train(data, config, on_progress, should_cancel) -> TrainResult``.
 - ``evaluate``: accuracy and confusion matrix, per-class AP@0.5 and mAP, prediction pictures.
-- ``export.export_all(result, out_dir) -> ExportPaths``: SavedModel, TF.js, TFLite, Core ML.
+- ``export.export_all(result, out_dir) -> ExportPaths``: SavedModel, TF.js, TFLite, Core ML,
+  each answering under the same output names, with labels.json, metadata.json and a README.md
+  (``readme``); ``model_web/`` also gets the browser helper ``web/annotator.js``.
 - ``verify.verify_exports(...)``: loads each export in its own runtime and compares.
 - ``pipeline.run_training(...)``: all of the above in one call.
 

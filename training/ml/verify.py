@@ -20,8 +20,8 @@ import tensorflow as tf
 from .dataset import CLASSIFICATION
 from .errors import ExportVerificationFailed
 from .evaluate import iou_matrix
-from .export import ANDROID, IOS, TFLITE_FILE, WEB, ExportPaths
-from .inference import INPUT_NAME, output_names
+from .export import ANDROID, IOS, TFLITE_FILE, WEB, ExportPaths, coreml_output_names
+from .inference import INPUT_NAME
 
 Outputs = dict[str, np.ndarray]
 NODE_SCRIPT = Path(__file__).with_name("tfjs_predict.mjs")
@@ -40,14 +40,17 @@ def run_tflite(path: Path, images: Sequence[np.ndarray], num_threads: int = 2) -
 
 
 def run_tfjs(directory: Path, images: Sequence[np.ndarray], node_root: Path, timeout: float = 300) -> list[Outputs]:
-    """Run the graph model with @tensorflow/tfjs in Node; ``node_root`` holds node_modules."""
-    tensors = json.loads((directory / "metadata.json").read_text())["output_tensors"]
+    """Run the graph model with @tensorflow/tfjs in Node; ``node_root`` holds node_modules.
+
+    Outputs are asked for by the names in metadata.json, so this also checks that the
+    model.json signature answers to them."""
+    names = [o["name"] for o in json.loads((directory / "metadata.json").read_text())["outputs"].values()]
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for i, image in enumerate(images):
             image[None].astype("<f4").tofile(Path(tmp) / f"{i}.f32")
             files.append(f"{i}.f32")
-        request = {"shape": [1, *images[0].shape], "files": files, "outputs": list(tensors.values())}
+        request = {"shape": [1, *images[0].shape], "files": files, "outputs": names}
         (Path(tmp) / "request.json").write_text(json.dumps(request))
         env = {**os.environ, "NODE_PATH": str(Path(node_root) / "node_modules")}
         completed = subprocess.run(
@@ -62,8 +65,7 @@ def run_tfjs(directory: Path, images: Sequence[np.ndarray], node_root: Path, tim
             raise ExportVerificationFailed(f"{WEB}: TF.js could not run the model: {completed.stderr[-2000:]}")
         results = json.loads((Path(tmp) / "result.json").read_text())
     return [
-        {name: np.asarray(r[t]["data"], np.float32).reshape(r[t]["shape"]) for name, t in tensors.items()}
-        for r in results
+        {name: np.asarray(r[name]["data"], np.float32).reshape(r[name]["shape"]) for name in names} for r in results
     ]
 
 
@@ -110,7 +112,8 @@ def _valid(outputs: Outputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def check_coreml(directory: Path, kind: str, input_size: int) -> list[str]:
-    """The spec loads and declares the documented image input and named outputs."""
+    """The spec loads and declares the documented image input and named outputs; a
+    classifier also declares its labels, so Vision answers with them."""
     import coremltools as ct
 
     metadata = json.loads((directory / "metadata.json").read_text())
@@ -123,9 +126,23 @@ def check_coreml(directory: Path, kind: str, input_size: int) -> list[str]:
     elif (image.type.imageType.width, image.type.imageType.height) != (input_size, input_size):
         problems.append(f"image input is not {input_size}x{input_size}")
     outputs = sorted(o.name for o in spec.description.output)
-    if outputs != sorted(output_names(kind)):
-        problems.append(f"outputs {outputs} != {sorted(output_names(kind))}")
+    if outputs != sorted(coreml_output_names(kind)):
+        problems.append(f"outputs {outputs} != {sorted(coreml_output_names(kind))}")
+    if kind == CLASSIFICATION:
+        declared = coreml_class_labels(spec)
+        if declared != metadata["labels"]:
+            problems.append(f"class labels {declared} != {metadata['labels']}")
     return problems
+
+
+def coreml_class_labels(spec) -> list[str] | None:
+    """The labels of an ML Program classifier: the constant list its ``classify`` op reads."""
+    main = spec.mlProgram.functions["main"]
+    for op in main.block_specializations[main.opset].operations:
+        if op.type == "classify":
+            classes = op.inputs["classes"].arguments[0].value.immediateValue.list.values
+            return [value.immediateValue.tensor.strings.values[0] for value in classes]
+    return None
 
 
 def verify_exports(
