@@ -91,7 +91,8 @@ def add(project_id: int, delta: Mapping[str, int]) -> None:
 def track(project_id: int, image_ids: Iterable[int]) -> Iterator[None]:
     """Count the change made inside the block to these images (existing, new or deleted)."""
     ids = set(image_ids)
-    with transaction.atomic():
+    # Every writer calls this inside its own transaction: join it, no savepoint on each save.
+    with transaction.atomic(savepoint=False):
         before = contributions(ids, lock=True)
         yield
         add(project_id, difference(before, contributions(ids)))
