@@ -31,11 +31,11 @@ from training.ml.evaluate import evaluate_classifier, evaluate_detector  # noqa:
 from training.ml.export import export_all  # noqa: E402
 from training.ml.inference import InferenceModule  # noqa: E402
 from training.ml.pipeline import sample_images  # noqa: E402
-from training.ml.train import (  # noqa: E402
+from training.ml.train_classifier import train_classifier  # noqa: E402
+from training.ml.train_detector import (  # noqa: E402
     compile_detector,
     detector_model,
     detector_training_dataset,
-    train_classifier,
     train_detector,
 )
 from training.ml.verify import verify_exports  # noqa: E402

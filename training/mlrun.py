@@ -20,8 +20,8 @@ os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
 from training.ml.config import AugmentConfig, ClassifierConfig, DetectorConfig
 from training.ml.dataset import CLASSIFICATION, Box, Sample, TrainingSet, crops_as_classification
+from training.ml.loop import ProgressFn
 from training.ml.pipeline import run_training
-from training.ml.train import ProgressFn
 
 NO_AUGMENTATION = AugmentConfig(horizontal_flip=False, scale_crop=False, color_jitter=False)
 

@@ -60,7 +60,7 @@ class Reporter:
         self.log(name)
 
     def progress(self, report: Any) -> None:
-        """The progress callback given to training/ml (a training.ml.train.Progress)."""
+        """The progress callback given to training/ml (a training.ml.loop.Progress)."""
         self.state = {
             "phase": report.phase,
             "step": report.step,

@@ -26,8 +26,8 @@ import tensorflow as tf
 from .dataset import CLASSIFICATION
 from .errors import ExportError
 from .inference import INPUT_NAME, InferenceModule, output_names
+from .loop import TrainResult
 from .readme import readme
-from .train import TrainResult
 
 SAVED_MODEL, WEB, ANDROID, IOS = "model", "model_web", "model_android", "model_ios"
 TFLITE_FILE = "model.tflite"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from .dataset import CLASSIFICATION
+from .loop import TrainResult
 from .models.anchor_free import decode
-from .train import TrainResult
 
 INPUT_NAME = "image"
 CLASSIFIER_OUTPUTS = ("probabilities",)

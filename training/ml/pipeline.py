@@ -19,7 +19,8 @@ from .errors import TrainingCancelled
 from .evaluate import draw_predictions, evaluate_classifier, evaluate_detector
 from .export import ExportPaths, export_all
 from .inference import InferenceModule
-from .train import CancelFn, ProgressFn, train
+from .loop import CancelFn, ProgressFn
+from .train import train
 from .verify import verify_exports
 
 

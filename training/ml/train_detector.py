@@ -1,0 +1,103 @@
+"""The detector recipe: the anchor-free detector trained end to end on augmented images
+(backbone from ``config.trainable_from`` on, batch norm frozen), AdamW with warm-up and
+cosine decay."""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import keras
+import tensorflow as tf
+
+from . import data as pipelines
+from .config import DetectorConfig
+from .dataset import DETECTION, TrainingSet
+from .loop import CancelFn, Monitor, ProgressFn, Tracker, TrainResult, epoch_steps
+from .models.anchor_free import box_loss, encode_targets, heatmap_loss
+from .models.backbone import mobilenet_v2, train_from
+from .models.detector import STRIDE, build_detector
+
+
+def detector_training_dataset(data: TrainingSet, config: DetectorConfig) -> tf.data.Dataset:
+    """The infinite, augmented ``(image, targets)`` stream the detector trains on."""
+    grid = config.input_size // STRIDE
+    encode = functools.partial(encode_targets, num_classes=len(data.labels), grid=grid)
+    return pipelines.detection_dataset(
+        data.train,
+        config.input_size,
+        config.batch_size,
+        config.seed,
+        encode,
+        config.augment,
+        config.cache_images,
+    )
+
+
+def detector_model(data: TrainingSet, config: DetectorConfig) -> tuple[keras.Model, bool]:
+    """``(model, trained_from_scratch)``: the backbone trains from ``config.trainable_from`` on,
+    or entirely when there are no pretrained weights (frozen random filters learn nothing)."""
+    backbone, scratch = mobilenet_v2(config.input_size, config.alpha, config.weights, config.allow_scratch)
+    train_from(backbone, None if scratch else config.trainable_from)
+    return build_detector(backbone, config.input_size, len(data.labels), config.head_channels), scratch
+
+
+def compile_detector(model: keras.Model, config: DetectorConfig, total_steps: int) -> None:
+    """AdamW with linear warm-up and cosine decay; GIoU weighted 5:1 against the heatmap."""
+    warmup = min(config.warmup_steps, max(total_steps // 5, 1))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate * 0.01,
+        decay_steps=max(total_steps - warmup, 1),
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, clipnorm=10.0),
+        loss={"heatmap": heatmap_loss, "box": box_loss},
+        loss_weights={"heatmap": 1.0, "box": 5.0},
+        jit_compile=False,
+    )
+
+
+def detector_schedule(data: TrainingSet, config: DetectorConfig) -> tuple[int, int]:
+    """``(epochs, steps_per_epoch)``; a fixed ``steps`` budget runs as a single epoch."""
+    if config.steps:
+        return 1, config.steps
+    return config.epochs, epoch_steps(len(data.train), config.batch_size)
+
+
+def train_detector(
+    data: TrainingSet,
+    config: DetectorConfig,
+    on_progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+) -> TrainResult:
+    """Train the head and the backbone from ``config.trainable_from`` on, end to end on
+    augmented images (batch norm frozen)."""
+    keras.utils.set_random_seed(config.seed)
+    started = time.perf_counter()
+    model, scratch = detector_model(data, config)
+    epochs, steps_per_epoch = detector_schedule(data, config)
+    tracker = Tracker(epochs * steps_per_epoch, on_progress, should_cancel)
+    tracker.check_cancelled()
+    compile_detector(model, config, epochs * steps_per_epoch)
+    monitor = Monitor(tracker, "train", epochs, config.batch_size)
+    model.fit(
+        detector_training_dataset(data, config),
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,
+        callbacks=[monitor],
+        verbose=0,
+    )
+    return TrainResult(
+        kind=DETECTION,
+        labels=data.labels,
+        config=config,
+        model=model,
+        trained_from_scratch=scratch,
+        history=tracker.history,
+        seconds=time.perf_counter() - started,
+        images_per_second=monitor.images_per_second(),
+    )
