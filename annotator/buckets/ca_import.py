@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from annotator.buckets.ca_document import FILENAME, Document, labels_used, read_entry
+from annotator.formats.cloud_annotations import FILENAME, Document, labels_used, read_entry
 from annotator.formats.dataset import FormatError, label_problem
 from annotator.models import Box, Image, ImageStatus, Label, Project, ProjectType
 from annotator.services.projects import get_or_create_label
@@ -79,7 +79,7 @@ def _import_batch(
             except FormatError as error:
                 report.problem(key, str(error))
                 continue
-            names = {box[0] for box in entry.boxes} | set(entry.labels)
+            names = {box.label for box in entry.boxes} | set(entry.labels)
             if unknown := sorted(name for name in names if name.lower() not in labels):
                 report.problem(key, f"uses labels that could not be imported: {unknown}")
                 continue
@@ -90,8 +90,8 @@ def _import_batch(
                 report.kept += 1
                 continue
             Box.objects.bulk_create(
-                Box(image=image, label=labels[label.lower()], x=x, y=y, x2=x2, y2=y2)
-                for label, x, y, x2, y2 in entry.boxes
+                Box(image=image, label=labels[box.label.lower()], x=box.x, y=box.y, x2=box.x2, y2=box.y2)
+                for box in entry.boxes
             )
             if entry.labels:
                 image.labels.set([labels[name.lower()] for name in entry.labels])

@@ -18,11 +18,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotator.buckets import ca_document
 from annotator.buckets.ca_import import import_document
 from annotator.buckets.crypto import CredentialsUnreadable
 from annotator.buckets.jobs import enqueue, progress
 from annotator.buckets.probe import Header, Unreadable, is_image_key, read_header
+from annotator.formats import cloud_annotations
 from annotator.formats.dataset import FormatError
 from annotator.models import Image, ImageStatus, JobStatus, Project, SyncJob, UnreadableObject
 from annotator.models.storage import ACTIVE_JOB_STATUSES
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 MAX_PROBLEMS = 50
-_RESERVED = ("_annotator/", ca_document.FILENAME, THUMBNAIL_PREFIX)
+_RESERVED = ("_annotator/", cloud_annotations.FILENAME, THUMBNAIL_PREFIX)
 
 
 class SyncAlreadyRunning(Exception):
@@ -151,7 +151,7 @@ def _sync(job: SyncJob) -> None:
     with ThreadPoolExecutor(max_workers=settings.ANNOTATOR_SYNC_READ_THREADS) as pool:
         for page in _pages(bucket.list()):
             job.listed += len(page)
-            annotations_etag = next((i.etag for i in page if i.key == ca_document.FILENAME), annotations_etag)
+            annotations_etag = next((i.etag for i in page if i.key == cloud_annotations.FILENAME), annotations_etag)
             _sync_page(job, bucket, pool, [info for info in page if _usable(job, info)])
             _heartbeat(job)
     _mark_missing(job)
@@ -264,15 +264,16 @@ def _mark_missing(job: SyncJob) -> None:
 def _import_annotations(job: SyncJob, bucket: Bucket, etag: str) -> None:
     """Merge the bucket's `_annotations.json`; a broken file is reported, not fatal."""
     try:
-        doc = ca_document.parse(bucket.read(ca_document.FILENAME))
+        doc = cloud_annotations.parse(bucket.read(cloud_annotations.FILENAME))
     except FormatError as error:
-        _problem(job, ca_document.FILENAME, f"not imported: {error}")
+        _problem(job, cloud_annotations.FILENAME, f"not imported: {error}")
         return
     report = import_document(job.project, doc)
     job.annotations_imported = report.imported
     for problem in report.problems:
         _problem(job, problem["key"], problem["message"])
     if report.unknown_keys:
-        _problem(job, ca_document.FILENAME, f"{report.unknown_keys} records name images that are not in the bucket")
+        unknown = f"{report.unknown_keys} records name images that are not in the bucket"
+        _problem(job, cloud_annotations.FILENAME, unknown)
     job.project.storage.annotations_file_etag = etag
     job.project.storage.save(update_fields=["annotations_file_etag", "updated_at"])

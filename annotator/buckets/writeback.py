@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
-from annotator.buckets.ca_document import FILENAME, render
 from annotator.buckets.jobs import ensure_ticker
+from annotator.formats.cloud_annotations import FILENAME, render
 from annotator.models import Box, Image, ImageStatus, Project, ProjectType, StorageConnection
 from annotator.storage import Bucket, BucketError, project_bucket
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from annotator.buckets import writeback
-from annotator.buckets.ca_document import parse
+from annotator.formats.cloud_annotations import parse
 from annotator.models import Image, StorageConnection
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from tests.annotator.buckets.conftest import connect, sync
