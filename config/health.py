@@ -76,7 +76,7 @@ def check_broker() -> None:
 
 
 def check_bucket() -> None:
-    from annotator.storage import S3Bucket, S3Settings, default_bucket
+    from annotator.storage import S3Bucket, S3Settings, default_bucket, layout
     from annotator.storage.s3 import Timeouts
 
     timeout = settings.ANNOTATOR_READY_TIMEOUT
@@ -86,7 +86,7 @@ def check_bucket() -> None:
         bucket = S3Bucket(S3Settings(**settings.ANNOTATOR_S3), settings.ANNOTATOR_BUCKET, "", limits)
     else:
         bucket = default_bucket()
-    next(iter(bucket.list("_annotator/readyz/")), None)
+    next(iter(bucket.list(layout.READINESS_PREFIX)), None)
 
 
 CHECKS: dict[str, Callable[[], None]] = {

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from annotator.models import Project
+from annotator.storage import layout
 
 
 class RunKind(models.TextChoices):
@@ -25,8 +26,6 @@ class RunStatus(models.TextChoices):
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
-# The `run_id` of a run's files in its project's bucket: `_annotator/runs/<id>/...`.
-RUNS_PREFIX = "_annotator/runs"
 
 
 class RunQuerySet(models.QuerySet["Run"]):
@@ -87,7 +86,7 @@ class Run(models.Model):
 
     @property
     def prefix(self) -> str:
-        return f"{RUNS_PREFIX}/{self.pk}"
+        return layout.run_prefix(self.pk)
 
 
 class Artifact(models.Model):

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 from django.conf import settings
 
-from annotator.storage import BucketError, S3Bucket, S3Settings
+from annotator.storage import BucketError, S3Bucket, S3Settings, layout
 from annotator.storage.endpoints import check_endpoint_url, deadline, deadline_passed
 from annotator.storage.s3 import (
     TRANSPORT_ERRORS,
@@ -34,7 +34,7 @@ from annotator.storage.s3 import (
     transport_problem,
 )
 
-PROBE_KEY = "_annotator/connection-test"
+PROBE_KEY = layout.CONNECTION_PROBE
 
 
 @dataclass(frozen=True)

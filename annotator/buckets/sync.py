@@ -27,8 +27,7 @@ from annotator.formats.dataset import FormatError
 from annotator.models import Image, ImageStatus, JobStatus, Project, SyncJob, UnreadableObject
 from annotator.models.storage import ACTIVE_JOB_STATUSES
 from annotator.services import tally
-from annotator.services.images import THUMBNAIL_PREFIX
-from annotator.storage import Bucket, BucketError, InvalidKey, ObjectInfo, ObjectMissing, project_bucket
+from annotator.storage import Bucket, BucketError, InvalidKey, ObjectInfo, ObjectMissing, layout, project_bucket
 from annotator.storage.base import clean_key
 from config.logs import job_event
 
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 MAX_PROBLEMS = 50
-_RESERVED = ("_annotator/", cloud_annotations.FILENAME, THUMBNAIL_PREFIX)
 
 
 class SyncAlreadyRunning(Exception):
@@ -133,7 +131,7 @@ def _pages(objects: Iterable[ObjectInfo]) -> Iterator[list[ObjectInfo]]:
 
 
 def _usable(job: SyncJob, info: ObjectInfo) -> bool:
-    if info.key.startswith(_RESERVED) or info.key.endswith("/") or not is_image_key(info.key):
+    if layout.is_reserved(info.key) or info.key.endswith("/") or not is_image_key(info.key):
         return False
     try:
         if clean_key(info.key) == info.key:

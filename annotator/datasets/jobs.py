@@ -28,12 +28,11 @@ from annotator.datasets.exporting import EXPORT_FORMATS, export_dataset
 from annotator.datasets.importing import IMPORT_FORMATS, import_dataset
 from annotator.events import broadcast
 from annotator.models import ExportJob, Image, ImportJob, JobStatus, Project
-from annotator.storage import project_bucket
+from annotator.storage import layout, project_bucket
 from config.logs import job_event
 
 log = logging.getLogger(__name__)
 
-JOBS_PREFIX = "_annotator/"
 PROGRESS_INTERVAL_SECONDS = 0.5
 
 DatasetJob = ImportJob | ExportJob
@@ -53,7 +52,7 @@ def start_import(
     job = ImportJob.objects.create(
         project=project, created_by=user, format=format, skip_invalid=skip_invalid, file_name=name[-255:]
     )
-    job.file_key = f"{JOBS_PREFIX}imports/{job.pk}.zip"
+    job.file_key = layout.import_key(job.pk)
     project_bucket(project).put(job.file_key, upload, "application/zip")
     job.save(update_fields=["file_key"])
     _dispatch(run_import_job, job, inline=size <= settings.ANNOTATOR_INLINE_IMPORT_MAX_BYTES)
@@ -183,7 +182,7 @@ def run_export_job(job_id: int) -> None:
         with tempfile.TemporaryDirectory(prefix="annotator-export-zip-") as tmp:
             path = Path(tmp) / "export.zip"
             job.report = export_dataset(job.project, job.format, path, split=job.split, progress=reporter)
-            key = f"{JOBS_PREFIX}exports/{job.pk}/{export_file_name(job)}"
+            key = layout.export_key(job.pk, export_file_name(job))
             with path.open("rb") as stream:
                 project_bucket(job.project).put(key, stream, "application/zip")
             job.file_key, job.size_bytes = key, path.stat().st_size

@@ -32,7 +32,7 @@ from annotator.buckets.writeback import mark_annotations_changed
 from annotator.events import broadcast
 from annotator.models import Image, Project
 from annotator.services import tally
-from annotator.storage import Bucket, BucketError, project_bucket
+from annotator.storage import Bucket, BucketError, layout, project_bucket
 from annotator.uploads import (
     IMAGE_EXTENSIONS,
     ImageLimits,
@@ -42,8 +42,6 @@ from annotator.uploads import (
     validate_image,
 )
 
-THUMBNAIL_PREFIX = "_annotator/thumbnails/"
-_RESERVED = ("_annotator/", "_annotations.json")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\\:*?\"<>|]")
 
 
@@ -64,7 +62,7 @@ def clean_name(name: str) -> str:
     key = "/".join(parts)[-300:].lstrip("/")
     if not key:
         raise UploadRejected("invalid_name", "The file has no usable name.")
-    if key.startswith(_RESERVED):
+    if layout.is_reserved(key):
         raise UploadRejected("reserved_name", f"{key!r} is reserved for Annotator's own files.")
     return key
 
@@ -75,8 +73,7 @@ def check_image(data: bytes, *, sha256: str = "") -> ValidatedImage:
 
 
 def thumbnail_key(sha256: str) -> str:
-    """Thumbnails are named by content, so identical images share one."""
-    return f"{THUMBNAIL_PREFIX}{sha256}.jpg"
+    return layout.thumbnail_key(sha256)
 
 
 def _free_key(project: Project, key: str) -> str:
