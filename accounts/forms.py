@@ -44,7 +44,11 @@ class RateLimitedLoginForm(AuthenticationForm):
 class PasswordPairForm(forms.Form):
     """A display name and a new password typed twice, checked by the configured validators."""
 
-    display_name = forms.CharField(max_length=150, required=False, help_text="What teammates see.")
+    model = User  # the model whose limits the fields carry (tests/annotator/test_input_limits.py)
+
+    display_name = forms.CharField(
+        max_length=User._meta.get_field("display_name").max_length, required=False, help_text="What teammates see."
+    )
     password1 = forms.CharField(
         label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -84,7 +88,10 @@ class InvitedSignupForm(PasswordPairForm):
 class OpenSignupForm(PasswordPairForm):
     """Sign-up when the operator opened registration."""
 
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    email = forms.EmailField(
+        max_length=User._meta.get_field("email").max_length,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
     field_order = ["email", "display_name", "password1", "password2"]
 
     def account_email(self) -> str:

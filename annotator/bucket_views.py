@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from annotator.access import project_page
-from annotator.api.storage_serializers import StorageConnectionSerializer
+from annotator.api.storage_serializers import CREDENTIAL_MAX_LENGTH, StorageConnectionSerializer
 from annotator.models import AddressingStyle, Project, ProjectType, Role
 from annotator.permissions import Action
 
@@ -24,6 +24,7 @@ def _form_context() -> dict:
         "styles": AddressingStyle.choices,
         "intervals": _INTERVALS,
         "allow_private": settings.ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS,
+        "credential_max": CREDENTIAL_MAX_LENGTH,
     }
 
 

@@ -43,8 +43,11 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         policy = self.policy
-        if origin := _project_storage_origin(request, response):
-            policy = policy.replace("img-src ", f"img-src {origin} ", 1)
+        origins = [origin] if (origin := _project_storage_origin(request, response)) else []
+        # A page showing several projects' images names their buckets itself (the home page's cards).
+        origins += getattr(response, "img_origins", [])
+        if origins:
+            policy = policy.replace("img-src ", f"img-src {' '.join(dict.fromkeys(origins))} ", 1)
         # The API docs page loads its renderer from the app's own static files.
         response.headers.setdefault("Content-Security-Policy", policy)
         return response
@@ -69,7 +72,12 @@ def _project_storage_origin(request: HttpRequest, response: HttpResponse) -> str
     )
     if not found:
         return None
-    parts = urlsplit(found[0])
+    return " ".join(bucket_origins(*found))
+
+
+def bucket_origins(endpoint_url: str, addressing_style: str) -> list[str]:
+    """The origins a bucket's presigned links point at."""
+    parts = urlsplit(endpoint_url)
     origin = f"{parts.scheme}://{parts.netloc}"
     # Virtual-host addressing puts the bucket in the host name: bucket.s3.example.com.
-    return origin if found[1] == "path" else f"{origin} {parts.scheme}://*.{parts.netloc}"
+    return [origin] if addressing_style == "path" else [origin, f"{parts.scheme}://*.{parts.netloc}"]

@@ -6,14 +6,19 @@ from django import forms
 
 from annotator.ids import MAX_ID
 from annotator.models import Project, Role
+from teams.models import Invitation
 from teams.services.invitations import INVITABLE_ROLES, MAX_ADDRESSES, parse_addresses
 
 _ROLE_CHOICES = [(r.value, r.label) for r in INVITABLE_ROLES]
 
 
 class InviteForm(forms.Form):
+    model = Invitation  # the model whose limits the fields carry (tests/annotator/test_input_limits.py)
+
     emails = forms.CharField(
         label="E-mail addresses",
+        # every address at its longest, each with a separator
+        max_length=MAX_ADDRESSES * (Invitation._meta.get_field("email").max_length + 2),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ada@example.com, grace@example.com"}),
         help_text=f"Separate addresses with commas, spaces or new lines; up to {MAX_ADDRESSES} at once.",
     )
@@ -37,7 +42,11 @@ class TransferForm(forms.Form):
 
 
 class DeleteProjectForm(forms.Form):
-    name = forms.CharField(label="Type the project's name to confirm")
+    model = Project
+
+    name = forms.CharField(
+        label="Type the project's name to confirm", max_length=Project._meta.get_field("name").max_length
+    )
 
     def __init__(self, *args: object, project: Project, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -18,6 +18,5 @@ urlpatterns = [
     path(P + "delete/", team.project_delete, name="project-delete"),
     path(P + "progress/", progress.progress, name="progress"),
     path(P + "review/", review.review, name="review"),
-    path(P + "review/<id:image_id>/", review.decide, name="review-decide"),
     path(P + "leave/", progress.leave, name="leave"),
 ]

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from annotator.storage import BucketError
@@ -77,9 +78,38 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+MAX_FIELD_MESSAGES = 3  # a toast stays readable; `details` has every one
+
+
+def _field_name(path: list[str]) -> str:
+    """`["storage", "bucket"]` -> "Storage bucket"; list positions and non_field_errors name nothing."""
+    parts = [p for p in path if not p.isdigit() and p != api_settings.NON_FIELD_ERRORS_KEY]
+    return " ".join(parts).replace("_", " ").capitalize()
+
+
+def _flatten(detail: Any, path: list[str]) -> list[tuple[str, str]]:
+    if isinstance(detail, dict):
+        return [pair for key, value in detail.items() for pair in _flatten(value, [*path, str(key)])]
+    if isinstance(detail, list):
+        return [pair for i, value in enumerate(detail) for pair in _flatten(value, [*path, str(i)])]
+    return [(_field_name(path), str(detail))]
+
+
+def validation_message(detail: Any) -> str:
+    """People read the field messages themselves: "Name: Ensure this field has no more than 100 characters."
+
+    Clients that branch per field read `error.details`, which keeps DRF's structure.
+    """
+    pairs = _flatten(detail, [])
+    lines = [f"{field}: {text}" if field else text for field, text in pairs[:MAX_FIELD_MESSAGES]]
+    if len(pairs) > MAX_FIELD_MESSAGES:
+        lines.append(f"(and {len(pairs) - MAX_FIELD_MESSAGES} more)")
+    return " ".join(lines) or "Some fields are invalid."
+
+
 def _message(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.ValidationError):
-        return "Some fields are invalid; see details."
+        return validation_message(exc.detail)
     return str(exc.detail)
 
 

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from annotator.ids import MAX_ID, MAX_VERSION
 from annotator.models import Image, Label, Project, ProjectType, ReviewEvent
 from annotator.services.annotations import AnnotationSet, BoxData
+from annotator.services.projects import MAX_LABEL_NAME, MAX_LABELS_AT_CREATION, InvalidLabelList, check_label_names
 
 MAX_BOXES_PER_IMAGE = 2000
 # Editors compute coordinates in floating point; forgive rounding just past an edge.
@@ -48,7 +49,8 @@ class LabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Label
         fields = ["id", "name", "color", "order"]
-        read_only_fields = ["id"]
+        # The order is set for all labels at once (PUT labels/order/), so no two share a place.
+        read_only_fields = ["id", "order"]
 
     def validate_name(self, value: str) -> str:
         value = value.strip()
@@ -159,13 +161,31 @@ class AnnotationsSerializer(serializers.Serializer):
 
 class ProjectCreateSerializer(ProjectSerializer):
     type = serializers.ChoiceField(choices=ProjectType.choices, default=ProjectType.LOCALIZATION)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_LABEL_NAME, allow_blank=True),
+        required=False,
+        max_length=MAX_LABELS_AT_CREATION,
+        help_text="The project's labels, in order (keys 1-9 follow it); names differ in more than case.",
+    )
+
+    class Meta(ProjectSerializer.Meta):
+        fields = [*ProjectSerializer.Meta.fields, "labels"]
+
+    def validate_labels(self, value: list[str]) -> list[str]:
+        try:
+            return check_label_names(value)
+        except InvalidLabelList as exc:
+            raise serializers.ValidationError(exc.message) from None
 
 
 class ImageCountsSerializer(serializers.Serializer):
     """The filter bar's numbers (GET images/counts/); missing images count only in `missing`."""
 
     all = serializers.IntegerField()
-    labelled_total = serializers.IntegerField(help_text="Images in any status but unlabelled.")
+    annotated = serializers.IntegerField(
+        help_text="Annotated images: labelled, approved or rejected (any status but unlabelled; docs/editor.md)."
+    )
+    labelled_total = serializers.IntegerField(help_text="The same number as `annotated` (its older name).")
     status = serializers.DictField(child=serializers.IntegerField(), help_text="Images per status, every status.")
     labels = serializers.DictField(child=serializers.IntegerField(), help_text="Images per label id, when not 0.")
     missing = serializers.IntegerField(help_text="Images whose object left the bucket.")

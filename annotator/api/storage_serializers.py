@@ -9,24 +9,34 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import User
-from annotator.api.errors import ApiError
+from annotator.api.errors import ApiError, validation_message
 from annotator.api.serializers import ProjectCreateSerializer
 from annotator.buckets.connections import ConnectionInput, ConnectionInvalid, create_project_from_bucket
 from annotator.models import AddressingStyle, Project, StorageConnection, SyncJob
 
 
+def _limit(model: type, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+CREDENTIAL_MAX_LENGTH = 256  # stored encrypted (a TextField): the limit is ours, the pages carry it too
+
+
 class ConnectionInputSerializer(serializers.Serializer):
-    endpoint_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    region = serializers.CharField(max_length=64, required=False, default="us-east-1")
-    bucket = serializers.CharField(max_length=255)
-    prefix = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    endpoint_url = serializers.CharField(
+        max_length=_limit(StorageConnection, "endpoint_url"), required=False, allow_blank=True, default=""
+    )
+    region = serializers.CharField(max_length=_limit(StorageConnection, "region"), required=False, default="us-east-1")
+    bucket = serializers.CharField(max_length=_limit(Project, "bucket"))
+    prefix = serializers.CharField(max_length=_limit(Project, "prefix"), required=False, allow_blank=True, default="")
     addressing_style = serializers.ChoiceField(choices=AddressingStyle.choices, default=AddressingStyle.PATH)
     access_key_id = serializers.CharField(
-        max_length=256, write_only=True, required=False, allow_blank=True, default="", trim_whitespace=True
-    )
+        max_length=CREDENTIAL_MAX_LENGTH, write_only=True, required=False, allow_blank=True, default="",
+        trim_whitespace=True,
+    )  # fmt: skip
     secret_access_key = serializers.CharField(
-        max_length=256, write_only=True, required=False, allow_blank=True, default="", trim_whitespace=False,
-        style={"input_type": "password"},
+        max_length=CREDENTIAL_MAX_LENGTH, write_only=True, required=False, allow_blank=True, default="",
+        trim_whitespace=False, style={"input_type": "password"},
     )  # fmt: skip
     sync_interval_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=0)
 
@@ -128,7 +138,8 @@ def create_project_from_storage_block(user: User, name: str, type_: str, block: 
     """POST /projects/ with a "storage" object: validate it, then create, bind and queue the first sync."""
     serializer = ConnectionInputSerializer(data=block)
     if not serializer.is_valid():
-        raise ApiError("invalid", "Some fields are invalid; see details.", 400, details={"storage": serializer.errors})
+        details = {"storage": serializer.errors}
+        raise ApiError("invalid", validation_message(details), 400, details=details)
     try:
         project, _ = create_project_from_bucket(user, name, type_, serializer.to_input())
     except ConnectionInvalid as exc:

@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from annotator.api import dataset_views, review, storage_views, views
+from annotator.api import dataset_views, manage_views, navigation, review, storage_views, views
 from annotator.api.parsers import JSONParser
 
 app_name = "api"
@@ -21,14 +21,25 @@ urlpatterns = [
     path("projects/", views.ProjectListView.as_view(), name="project-list"),
     path(P, views.ProjectDetailView.as_view(), name="project-detail"),
     path(P + "labels/", views.LabelListView.as_view(), name="label-list"),
+    path(P + "labels/order/", manage_views.LabelOrderView.as_view(), name="label-order"),
     path(P + "labels/<id:label_id>/", views.LabelDetailView.as_view(), name="label-detail"),
+    path(P + "labels/<id:label_id>/usage/", manage_views.LabelUsageView.as_view(), name="label-usage"),
+    path(P + "labels/<id:label_id>/merge/", manage_views.LabelMergeView.as_view(), name="label-merge"),
     path(P + "images/", views.ImageListView.as_view(), name="image-list"),
     path(P + "images/counts/", views.ImageCountsView.as_view(), name="image-counts"),
+    path(P + "images/ids/", manage_views.ImageIdsView.as_view(), name="image-ids"),
+    path(P + "images/bulk/delete/", manage_views.BulkDeleteView.as_view(), name="image-bulk-delete"),
+    path(P + "images/bulk/no-objects/", manage_views.BulkNegativeView.as_view(), name="image-bulk-negative"),
+    path(P + "images/bulk/send-to-review/", manage_views.BulkSendToReviewView.as_view(), name="image-bulk-review"),
     path(I, views.ImageDetailView.as_view(), name="image-detail"),
     path(I + "annotations/", views.AnnotationsView.as_view(), name="image-annotations"),
+    path(I + "position/", navigation.ImagePositionView.as_view(), name="image-position"),
     path(I + "file/", views.ImageFileView.as_view(), name="image-file"),
     path(I + "thumbnail/", views.ImageThumbnailView.as_view(), name="image-thumbnail"),
     path(I + "review/", review.ImageReviewView.as_view(), name="image-review"),
+    path(P + "review/queue/", review.ReviewQueueView.as_view(), name="review-queue"),
+    path(P + "review/queue/summary/", review.ReviewQueueSummaryView.as_view(), name="review-queue-summary"),
+    path(P + "review/bulk/", review.BulkReviewView.as_view(), name="review-bulk"),
     path("storage/test/", storage_views.ConnectionTestView.as_view(), name="storage-test"),
     path(P + "storage/", storage_views.ProjectStorageView.as_view(), name="project-storage"),
     path(P + "storage/test/", storage_views.ProjectStorageTestView.as_view(), name="project-storage-test"),

@@ -31,12 +31,11 @@ from annotator.api.serializers import (
 )
 from annotator.api.storage_serializers import ProjectCreateWithStorageSerializer, create_project_from_storage_block
 from annotator.buckets.thumbnails import ensure_thumbnail
-from annotator.buckets.writeback import mark_annotations_changed
 from annotator.ids import MAX_VERSION, parse_count
 from annotator.models import Box, Image, ImageStatus, Membership, Project, ProjectType
 from annotator.permissions import Action, project_for
 from annotator.services import images as image_service
-from annotator.services import projects as project_service
+from annotator.services import labels as label_service
 from annotator.services import tally
 from annotator.services.annotations import (
     IdempotencyKeyReused,
@@ -90,7 +89,7 @@ class ProjectListView(generics.ListCreateAPIView):
             # A project bound to the admin's own bucket, first sync queued (docs/buckets.md).
             project = create_project_from_storage_block(request.user, name, type_, request.data["storage"])
         else:
-            project = create_project(request.user, name, type_)
+            project = create_project(request.user, name, type_, serializer.validated_data.get("labels", []))
         switches = {
             name: serializer.validated_data[name]
             for name in ("annotators_create_labels", "reviewers_review_own_work")
@@ -155,22 +154,20 @@ class LabelDetailView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses={200: LabelSerializer, **errors(409)})
     def patch(self, request: Request, project_id: int, label_id: int) -> Response:
+        """Rename or recolour (`order` is set for all labels at once: PUT labels/order/)."""
         label = get_object_or_404(self.project.labels, pk=label_id)
         serializer = LabelSerializer(label, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        if (
-            self.project.labels.exclude(pk=label.pk)
-            .filter(name__iexact=serializer.validated_data.get("name", ""))
-            .exists()
-        ):
-            raise ApiError("label_exists", "Another label already has this name.", 409)
-        serializer.save()
-        mark_annotations_changed(self.project.pk)
-        return Response(serializer.data)
+        data = serializer.validated_data
+        try:
+            label = label_service.update_label(label, name=data.get("name"), color=data.get("color") or None)
+        except label_service.LabelError as exc:
+            raise ApiError(exc.code, exc.message, 409 if exc.code == "label_exists" else 400) from None
+        return Response(LabelSerializer(label).data)
 
     def delete(self, request: Request, project_id: int, label_id: int) -> Response:
-        project_service.delete_label(get_object_or_404(self.project.labels, pk=label_id))
-        mark_annotations_changed(self.project.pk)
+        """Delete the label with its boxes and classes (POST .../merge/ keeps them under another label)."""
+        label_service.delete_label(get_object_or_404(self.project.labels, pk=label_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -181,31 +178,37 @@ _FILTERS = [
 ]
 
 
+def filtered_images(project: Project, request: Request):
+    """The project's images under the grid's filters (`status`, `label`, `missing`), unordered."""
+    images = Image.objects.filter(project=project)
+    params = request.query_params
+    # Objects gone from the bucket keep their annotations but leave the default grid.
+    missing = params.get("missing", "false")
+    if missing not in ("true", "false"):
+        raise ApiError("invalid_filter", "missing must be true or false.")
+    images = images.filter(missing=missing == "true")
+    if wanted := params.get("status"):
+        # Several statuses, comma-separated: an annotator's queue is "unlabelled,rejected".
+        statuses = wanted.split(",")
+        if unknown := [w for w in statuses if w not in ImageStatus.values]:
+            raise ApiError("invalid_filter", f"Unknown status {unknown[0]!r}; use one of {ImageStatus.values}.")
+        images = images.filter(status__in=statuses)
+    if (label := int_param(request, "label", code="invalid_filter")) is not None:
+        if project.type == ProjectType.CLASSIFICATION:
+            tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=label)
+        else:
+            tagged = Box.objects.filter(image=OuterRef("pk"), label_id=label)
+        images = images.filter(Exists(tagged))
+    return images
+
+
 class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
     actions = {"POST": Action.UPLOAD}
     serializer_class = ImageSerializer
     parser_classes = [MultiPartParser]
 
     def get_queryset(self):
-        images = Image.objects.filter(project=self.project)
-        params = self.request.query_params
-        # Objects gone from the bucket keep their annotations but leave the default grid.
-        missing = params.get("missing", "false")
-        if missing not in ("true", "false"):
-            raise ApiError("invalid_filter", "missing must be true or false.")
-        images = images.filter(missing=missing == "true")
-        if wanted := params.get("status"):
-            # Several statuses, comma-separated: an annotator's queue is "unlabelled,rejected".
-            statuses = wanted.split(",")
-            if unknown := [w for w in statuses if w not in ImageStatus.values]:
-                raise ApiError("invalid_filter", f"Unknown status {unknown[0]!r}; use one of {ImageStatus.values}.")
-            images = images.filter(status__in=statuses)
-        if (label := int_param(self.request, "label", code="invalid_filter")) is not None:
-            if self.project.type == ProjectType.CLASSIFICATION:
-                tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=label)
-            else:
-                tagged = Box.objects.filter(image=OuterRef("pk"), label_id=label)
-            images = images.filter(Exists(tagged))
+        images = filtered_images(self.project, self.request)
         return images.select_related("last_review__reviewer").prefetch_related("labels")
 
     @extend_schema(parameters=_FILTERS, responses=ImageSerializer(many=True))

@@ -15,6 +15,7 @@ image within the decode budget is decoded (annotator.uploads).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import posixpath
 import re
@@ -41,6 +42,8 @@ from annotator.uploads import (
     precheck,
     validate_image,
 )
+
+log = logging.getLogger(__name__)
 
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\\:*?\"<>|]")
 
@@ -201,13 +204,74 @@ def add_images(project: Project, user: User, files: Iterable[tuple[str, BinaryIO
 
 
 def delete_image(image: Image) -> None:
-    """Remove the row first (the truth), then the bytes; shared thumbnails stay while used."""
+    """Remove the bytes first, then the row; the shared thumbnail last, once no image uses it.
+
+    Why this order: a bucket failure (answered 502) then leaves the image exactly as it was,
+    row and object, so the delete can simply be retried. Deleting the row first answered 502
+    with the row already gone and the object orphaned in the bucket for ever. Should the row's
+    delete fail after its object went (the database down), the row points at a missing object:
+    the next bucket sync flags it missing (annotations kept), and deleting it again succeeds,
+    since removing an object that is already gone is not an error.
+    """
     bucket = project_bucket(image.project)
-    key, thumbnail_key, project_id, image_id = image.key, image.thumbnail_key, image.project_id, image.pk
-    with transaction.atomic(), tally.track(project_id, [image_id]):
-        image.delete()
-        broadcast(project_id, "image.deleted", {"id": image_id})
+    bucket.delete(image.key)
+    _delete_rows(image.project_id, [image])
+    _drop_unused_thumbnails(bucket, image.project_id, [image])
+
+
+def _delete_rows(project_id: int, images: list[Image]) -> None:
+    ids = [image.pk for image in images]
+    with transaction.atomic(), tally.track(project_id, ids):
+        Image.objects.filter(project_id=project_id, pk__in=ids).delete()
+        for image_id in ids:
+            broadcast(project_id, "image.deleted", {"id": image_id})
         mark_annotations_changed(project_id)
-    bucket.delete(key)
-    if thumbnail_key and not Image.objects.filter(project_id=project_id, thumbnail_key=thumbnail_key).exists():
-        bucket.delete(thumbnail_key)
+
+
+def _drop_unused_thumbnails(bucket: Bucket, project_id: int, images: list[Image]) -> None:
+    thumbnails = {image.thumbnail_key for image in images if image.thumbnail_key}
+    used = set(
+        Image.objects.filter(project_id=project_id, thumbnail_key__in=thumbnails).values_list(
+            "thumbnail_key", flat=True
+        )
+    )
+    for key in sorted(thumbnails - used):
+        bucket.delete(key)
+
+
+class PartialDelete(BucketError):
+    """The bucket failed part-way through a bulk delete: `deleted` are gone, the rest untouched."""
+
+    def __init__(self, deleted: list[int], cause: BucketError) -> None:
+        super().__init__(f"Storage failed after {len(deleted)} image(s) were deleted: {cause}")
+        self.code = cause.code
+        self.deleted = deleted
+
+
+def delete_images(project: Project, images: list[Image]) -> list[int]:
+    """Delete several images: each object, then all their rows in one transaction.
+
+    The rows follow their objects, so a row never outlives its bytes by our doing: when the
+    bucket fails part-way, the images whose objects are already gone are deleted (one
+    transaction), the others are left whole, and `PartialDelete` says which went.
+    """
+    bucket = project_bucket(project)
+    gone: list[Image] = []
+    failure: BucketError | None = None
+    for image in images:
+        try:
+            bucket.delete(image.key)
+        except BucketError as exc:
+            failure = exc
+            break
+        gone.append(image)
+    if gone:
+        _delete_rows(project.pk, gone)
+        try:
+            _drop_unused_thumbnails(bucket, project.pk, gone)
+        except BucketError:  # the images are deleted; a leftover thumbnail is bytes named by content
+            log.warning("Thumbnails of deleted images in project %s stay in the bucket", project.pk, exc_info=True)
+    deleted = [image.pk for image in gone]
+    if failure is not None:
+        raise PartialDelete(deleted, failure)
+    return deleted

@@ -138,14 +138,25 @@ def read(project_id: int) -> dict[str, int]:
     return dict(ImageTally.objects.filter(project_id=project_id).values_list("key", "n"))
 
 
+# What every page calls "annotated": an image someone labelled (boxes, classes or "no objects"),
+# whatever review said since. "Labelled" alone is the status: annotated and waiting for review.
+ANNOTATED = (ImageStatus.LABELLED, ImageStatus.APPROVED, ImageStatus.REJECTED)
+
+
+def annotated(statuses: Mapping[str, int]) -> int:
+    """Annotated images, from the per-status counts (`summary()["status"]`)."""
+    return sum(statuses.get(s, 0) for s in ANNOTATED)
+
+
 def summary(project_id: int) -> dict[str, object]:
-    """The filter bar's numbers: all present images, per status, labelled in total, per label, missing."""
+    """The filter bar's numbers: all present images, per status, annotated in total, per label, missing."""
     counts = read(project_id)
     statuses = {s: counts.get(status_key(s), 0) for s in ImageStatus.values}
     labels = {key.removeprefix("label:"): n for key, n in counts.items() if key.startswith("label:") and n}
     return {
         "all": sum(statuses.values()),
-        "labelled_total": sum(n for s, n in statuses.items() if s != ImageStatus.UNLABELLED),
+        "annotated": annotated(statuses),
+        "labelled_total": annotated(statuses),
         "status": statuses,
         "labels": labels,
         "missing": counts.get(MISSING, 0),

@@ -1,11 +1,16 @@
 // The project page's datasets panel: import a zip in any format, export in any format, follow the jobs.
-// Jobs are polled while one is queued or running (the websocket's import/export.progress events
-// carry the same shapes, but polling works whatever channel layer the worker reaches).
+// It listens to the project's websocket (project.ts keeps it, and re-sends its events as
+// `project:event`): each import/export.progress event refreshes the lists. A worker in another
+// process reaches the socket only through a shared channel layer (Redis), so while a job is
+// active the panel also polls: slowly while the socket is open, briskly while it is not.
+// When an import finishes it tells the page (`project:data-changed`): the grid and counts follow.
 
 import { api, ApiError } from "./lib/api";
 import { $, el } from "./lib/dom";
 
-const POLL_MS = 1500;
+const POLL_MS_WITHOUT_SOCKET = 1500;
+const POLL_MS_WITH_SOCKET = 10000;
+const EVENT_DELAY_MS = 200;
 const ACTIVE = new Set(["queued", "running"]);
 
 type Job = {
@@ -28,6 +33,10 @@ if (panel) {
   const importList = $("#import-jobs", panel);
   const exportList = $("#export-jobs", panel);
   let timer = 0;
+  let eventTimer = 0;
+  const finishedImports = new Set<number>();
+  let firstLoad = true;
+  const socketOpen = () => document.body.dataset.projectSocket === "open";
 
   const progress = (job: Job): string => {
     if (job.status === "failed") return `failed: ${job.error}`;
@@ -55,8 +64,21 @@ if (panel) {
     const [imports, exports] = await Promise.all([api<Job[]>(`${base}imports/`), api<Job[]>(`${base}exports/`)]);
     importList.replaceChildren(...imports.slice(0, 5).map(importRow));
     exportList.replaceChildren(...exports.slice(0, 5).map(exportRow));
-    if ([...imports, ...exports].some((job) => ACTIVE.has(job.status))) timer = window.setTimeout(refresh, POLL_MS);
+    const done = imports.filter((job) => job.status === "succeeded" && !finishedImports.has(job.id));
+    for (const job of done) finishedImports.add(job.id);
+    if (done.length && !firstLoad) document.dispatchEvent(new CustomEvent("project:data-changed"));
+    firstLoad = false;
+    if ([...imports, ...exports].some((job) => ACTIVE.has(job.status))) {
+      timer = window.setTimeout(refresh, socketOpen() ? POLL_MS_WITH_SOCKET : POLL_MS_WITHOUT_SOCKET);
+    }
   };
+
+  document.addEventListener("project:event", (event) => {
+    const name = (event as CustomEvent).detail.name as string;
+    if (name !== "import.progress" && name !== "export.progress") return;
+    window.clearTimeout(eventTimer);
+    eventTimer = window.setTimeout(() => void refresh(), EVENT_DELAY_MS);
+  });
 
   const say = (target: HTMLElement, text: string) => target.replaceChildren(text);
 

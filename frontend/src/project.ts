@@ -1,8 +1,13 @@
-// The project page: filterable image grid with live counts, infinite scroll, and uploads
-// with per-file progress and per-file outcomes.
+// The project page: filterable image grid with live counts, infinite scroll, uploads with
+// per-file progress and outcomes, the label manager, and several images chosen at once for
+// bulk actions. What others change (uploads, deletions, annotations, reviews, imports,
+// syncs, labels) arrives over the project's websocket and updates the counts and the grid.
 
 import { api, csrfToken, type ImageItem, type Label, type Page } from "./lib/api";
 import { $, el } from "./lib/dom";
+import { LabelManager } from "./project/labels";
+import { connectProject, type ProjectEvent } from "./project/live";
+import { Selection } from "./project/selection";
 
 const root = $("#project");
 const apiBase = root.dataset.api!;
@@ -10,6 +15,11 @@ const editorUrl = root.dataset.editorUrl ?? "";
 const grid = $("#grid");
 const sentinel = $("#grid-sentinel");
 const emptyNote = $("#grid-empty");
+// Bursts of events (an import adds hundreds of images) cost one refresh each of these.
+const COUNTS_DELAY_MS = 300;
+const GRID_DELAY_MS = 800;
+// More changed tiles than this at once: reload the grid rather than each tile.
+const MAX_TILE_UPDATES = 40;
 
 let filter = "";
 let nextUrl: string | null = null;
@@ -19,6 +29,7 @@ let labels: Label[] = [];
 
 interface Counts {
   all: number;
+  annotated: number;
   status: Record<string, number>;
   labels: Record<string, number>;
 }
@@ -26,9 +37,16 @@ interface Counts {
 function tile(image: ImageItem): HTMLElement {
   const thumb = el("img", { src: image.thumbnail_url, alt: "", loading: "lazy", width: "160", height: "120" });
   const caption = el("span", { class: "tile-name", title: image.key }, image.key);
-  const badge = el("span", { class: `badge status-${image.status}` }, image.status);
+  const badge = el("span", { class: `badge status-${image.status}` }, image.negative ? "no objects" : image.status);
   const href = editorUrl ? `${editorUrl}?image=${image.id}` : image.url;
-  return el("li", { class: "tile", "data-image-id": String(image.id) }, el("a", { href }, thumb, caption, badge));
+  const node = el("li", { class: "tile", "data-image-id": String(image.id) });
+  if (selection.enabled) {
+    const check = el("input", { type: "checkbox", class: "tile-check", "data-image-id": String(image.id), "aria-label": `Select ${image.key}` });
+    node.append(el("label", { class: "tile-select" }, check));
+  }
+  node.append(el("a", { href }, thumb, caption, badge));
+  selection.drawn(node, image.id);
+  return node;
 }
 
 async function loadMore(): Promise<void> {
@@ -42,7 +60,7 @@ async function loadMore(): Promise<void> {
     nextUrl = page.next;
     emptyNote.hidden = grid.childElementCount > 0;
   } finally {
-    loading = false;
+    if (mine === generation) loading = false;
   }
   if (nextUrl && sentinel.getBoundingClientRect().top < window.innerHeight + 600) void loadMore();
 }
@@ -59,8 +77,10 @@ async function refreshCounts(): Promise<void> {
   const counts = await api<Counts>(`${apiBase}images/counts/`);
   for (const node of root.querySelectorAll<HTMLElement>("[data-count]")) {
     const name = node.dataset.count!;
-    node.textContent = String(name === "all" ? counts.all : (counts.status[name] ?? 0));
+    const n = name === "all" ? counts.all : name === "annotated" ? counts.annotated : counts.status[name];
+    node.textContent = String(n ?? 0);
   }
+  manager.setCounts(counts.labels);
   const holder = $("#label-filters");
   holder.replaceChildren(
     ...labels.map((label) => {
@@ -78,6 +98,11 @@ async function refreshCounts(): Promise<void> {
       return button;
     }),
   );
+  if (filter.startsWith("label=") && !labels.some((l) => filter === `label=${l.id}`)) {
+    filter = ""; // the label filtered on was deleted or merged away
+    root.querySelector<HTMLButtonElement>('#filters button[data-filter=""]')?.classList.add("active");
+    resetGrid();
+  }
 }
 
 function wireFilters(): void {
@@ -91,6 +116,99 @@ function wireFilters(): void {
   new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) void loadMore();
   }, { rootMargin: "600px" }).observe(sentinel);
+}
+
+// --- Refreshing after changes, ours or others' ----------------------------------------------
+
+let countsTimer = 0;
+let gridTimer = 0;
+let tilesTimer = 0;
+const changedTiles = new Set<number>();
+
+function scheduleCounts(): void {
+  window.clearTimeout(countsTimer);
+  countsTimer = window.setTimeout(() => void refreshCounts().catch(() => undefined), COUNTS_DELAY_MS);
+}
+
+/** Images came or went in bulk: reload the grid (selection kept) and the counts. */
+function scheduleGrid(): void {
+  scheduleCounts();
+  window.clearTimeout(gridTimer);
+  gridTimer = window.setTimeout(resetGrid, GRID_DELAY_MS);
+}
+
+/** One image's status or annotations changed: redraw its tile where it is shown. */
+function scheduleTile(id: number): void {
+  scheduleCounts();
+  if (!grid.querySelector(`[data-image-id="${id}"]`)) return;
+  changedTiles.add(id);
+  window.clearTimeout(tilesTimer);
+  tilesTimer = window.setTimeout(() => void redrawTiles(), COUNTS_DELAY_MS);
+}
+
+async function redrawTiles(): Promise<void> {
+  const ids = [...changedTiles];
+  changedTiles.clear();
+  if (ids.length > MAX_TILE_UPDATES) return resetGrid();
+  for (const id of ids) {
+    const image = await api<ImageItem>(`${apiBase}images/${id}/`).catch(() => null);
+    const old = grid.querySelector(`[data-image-id="${id}"]`);
+    if (image && old) old.replaceWith(tile(image));
+  }
+}
+
+function removeTile(id: number): void {
+  grid.querySelector(`[data-image-id="${id}"]`)?.remove();
+  selection.forget(id);
+  emptyNote.hidden = grid.childElementCount > 0;
+  scheduleCounts();
+}
+
+const FINISHED = new Set(["succeeded", "failed"]);
+
+function projectEvent({ name, payload }: ProjectEvent): void {
+  if (name === "image.deleted") removeTile(payload.id);
+  else if (name === "image.created") scheduleGrid();
+  else if (name === "images.imported") importedOrSynced();
+  else if (name === "annotations.changed" || name === "image.reviewed") scheduleTile(payload.image);
+  else if (name === "labels.changed") void manager.load().then(scheduleCounts);
+  else if (name === "sync.progress" && FINISHED.has(payload.status)) importedOrSynced();
+  else if (name === "import.progress" && FINISHED.has(payload.status)) importedOrSynced();
+}
+
+/** Imports and syncs bring labels of their own, as well as images. */
+function importedOrSynced(): void {
+  void manager.load().catch(() => undefined);
+  scheduleGrid();
+}
+
+function dataChanged(): void {
+  scheduleGrid();
+}
+
+const manager = new LabelManager(apiBase, root.dataset.canManageLabels === "true", {
+  labelsChanged: (current) => {
+    labels = current;
+    scheduleCounts();
+  },
+  dataChanged,
+});
+
+const selection = new Selection(apiBase, grid, {
+  filter: () => filter,
+  confirm: (text, action) => confirmDialog(text, action),
+  dataChanged,
+});
+
+function confirmDialog(text: string, action: string): Promise<boolean> {
+  const dialog = $("#confirm-dialog") as HTMLDialogElement;
+  $("#confirm-text", dialog).textContent = text;
+  $("#confirm-ok", dialog).textContent = action;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) =>
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true }),
+  );
 }
 
 // --- Uploads -------------------------------------------------------------------------
@@ -135,27 +253,47 @@ function uploadOne(file: File, row: HTMLElement): Promise<FileResult[]> {
   });
 }
 
+// "15 added, 1 already here, 2 refused": images, not files (a zip counts each member it held).
+// Duplicates (same content as an image the project has) are neither added nor refused.
+function outcomeText(results: FileResult[]): string {
+  const count = (status: string) => results.filter((r) => r.status === status).length;
+  const [created, duplicates, errors] = [count("created"), count("duplicate"), count("error")];
+  const parts = [`${created} added`];
+  if (duplicates) parts.push(`${duplicates} already here`);
+  if (errors) parts.push(`${errors} refused`);
+  return parts.join(", ");
+}
+
 function showResults(row: HTMLElement, results: FileResult[]): void {
   row.querySelector("progress")?.remove();
   const state = row.querySelector(".upload-state")!;
   const errors = results.filter((r) => r.status === "error");
-  const created = results.filter((r) => r.status === "created").length;
-  const duplicates = results.filter((r) => r.status === "duplicate").length;
-  state.textContent = [
-    created && `${created} added`,
-    duplicates && `${duplicates} already here`,
-    errors.length && `${errors.length} refused`,
-  ]
-    .filter(Boolean)
-    .join(", ");
+  state.textContent = outcomeText(results);
   row.classList.add(errors.length ? "has-errors" : "done");
   if (errors.length) {
     row.append(el("ul", { class: "upload-errors" }, ...errors.map((r) => el("li", {}, `${r.name}: ${r.message}`))));
   }
 }
 
-async function uploadAll(files: File[]): Promise<void> {
+// One line for the whole drop, above the per-file rows: what came of it, at a glance.
+function uploadSummary(): HTMLElement {
   const list = $("#upload-list");
+  let line = document.getElementById("upload-summary");
+  if (!line) {
+    line = el("p", { id: "upload-summary", class: "upload-summary", role: "status" });
+    list.before(line);
+  }
+  return line;
+}
+
+async function uploadAll(files: File[]): Promise<void> {
+  if (!files.length) return;
+  const list = $("#upload-list");
+  const summary = uploadSummary();
+  const plural = files.length === 1 ? "file" : "files";
+  summary.textContent = `Uploading ${files.length} ${plural}…`;
+  summary.dataset.state = "uploading";
+  const all: FileResult[] = [];
   const queue = files.map((file) => {
     const row = el("li", {}, el("span", { class: "upload-name" }, file.name));
     list.prepend(row);
@@ -163,10 +301,14 @@ async function uploadAll(files: File[]): Promise<void> {
   });
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
-      showResults(job.row, await uploadOne(job.file, job.row));
+      const results = await uploadOne(job.file, job.row);
+      all.push(...results);
+      showResults(job.row, results);
     }
   };
   await Promise.all([worker(), worker(), worker()]);
+  summary.textContent = `${files.length} ${plural}: ${outcomeText(all)}.`;
+  summary.dataset.state = all.some((r) => r.status === "error") ? "has-errors" : "done";
   await refreshCounts();
   resetGrid();
 }
@@ -192,9 +334,17 @@ function wireUpload(): void {
 }
 
 async function main(): Promise<void> {
-  labels = await api<Label[]>(`${apiBase}labels/`);
   wireFilters();
   wireUpload();
+  // The datasets panel saw a job finish without the socket's help (a worker elsewhere).
+  document.addEventListener("project:data-changed", importedOrSynced);
+  let connected = false;
+  connectProject(root.dataset.projectId!, projectEvent, () => {
+    // Events may have been missed while the socket was down: catch up once it is back.
+    if (connected) scheduleGrid();
+    connected = true;
+  });
+  await manager.load();
   resetGrid();
   await refreshCounts();
 }

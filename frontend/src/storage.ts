@@ -1,7 +1,7 @@
 // Bring your own bucket: the "new project from a bucket" form and a project's storage page.
 // Test connection shows each check plainly; Sync shows live progress; credentials are sent, never shown.
 
-import { api, ApiError } from "./lib/api";
+import { api, ApiError, invalidFields } from "./lib/api";
 import { $, el } from "./lib/dom";
 
 interface Check { name: string; status: "ok" | "warning" | "error"; message: string }
@@ -30,9 +30,10 @@ function connectionBody(): Record<string, unknown> {
 
 function showError(error: unknown): void {
   const message = error instanceof ApiError ? error.message : String(error);
-  const field = error instanceof ApiError ? error.body?.error?.field : undefined;
-  formError.textContent = field ? `${field.replace(/_/g, " ")}: ${message}` : message;
+  const single = error instanceof ApiError ? error.body?.error?.field : undefined;  // validation messages name theirs
+  formError.textContent = single ? `${single.replace(/_/g, " ")}: ${message}` : message;
   formError.hidden = false;
+  const [field] = error instanceof ApiError ? invalidFields(error) : [];
   if (field) (form.elements.namedItem(field) as HTMLInputElement | null)?.focus();
 }
 

@@ -36,6 +36,7 @@ def _team_page(
         "invite_form": invite_form or InviteForm(),
         "role_choices": RoleForm.base_fields["role"].choices,
         "is_owner": role_allows(role, Action.TRANSFER_OWNERSHIP, project),
+        "transfer_candidates": [m for m in members if m.user_id != request.user.pk],
         "can_delete": role_allows(role, Action.DELETE_PROJECT, project),
     }
     return render(request, "teams/team.html", context, status=400 if invite_form else 200)

@@ -74,7 +74,7 @@ def test_uploads_saves_reviews_and_deletes_keep_the_counts_true(personas):
     assert owner.delete(f"/api/v1/projects/{project.pk}/labels/{dog.pk}/").status_code == 204
     assert_true_counts(project.pk)
     assert owner.get(images_url(project) + "counts/").json() == {
-        "all": 3, "labelled_total": 2, "missing": 0, "labels": {},
+        "all": 3, "annotated": 2, "labelled_total": 2, "missing": 0, "labels": {},
         "status": {"unlabelled": 1, "labelled": 2, "approved": 0, "rejected": 0},
     }  # fmt: skip
 

@@ -69,8 +69,8 @@ def _invitee_signs_up(browser, base: str, project, link: str) -> None:
     page.click("#signup-form button[type=submit]")
     page.wait_for_url(f"{base}/projects/{project.pk}/")
     assert "you are annotator" in page.text_content(".page-head")
-    assert page.locator(".project-links a", has_text="Progress").count() == 1
-    assert page.locator(".project-links a", has_text="Team").count() == 0
+    assert page.locator(".project-tabs a", has_text="Progress").count() == 1
+    assert page.locator(".project-tabs a", has_text="Team").count() == 0
 
     team = page.goto(f"{base}/projects/{project.pk}/team/")
     assert team.status == 403

@@ -59,11 +59,11 @@ def test_a_rejected_image_shows_the_comment_until_it_is_fixed_and_approved(login
     expect(page.locator("#image-name")).to_have_text("img-00.png")
     expect(note).to_be_visible()
 
-    reviewer = login(owner)  # approves on the Review page; the annotator's note follows over the websocket
+    reviewer = login(owner)  # approves on the Review page (A); the annotator's note follows over the websocket
     reviewer.goto(server + reverse("teams:review", args=[project.pk]))
-    expect(reviewer.locator("#review")).to_have_attribute("data-image", str(image.pk))
-    reviewer.get_by_role("button", name="Approve").click()
-    expect(reviewer.locator(".empty")).to_contain_text("Nothing waits for review")
+    reviewer.wait_for_selector(f"#stage[data-rendered='{image.pk}']")
+    reviewer.keyboard.press("a")
+    expect(reviewer.locator("#rv-state")).to_have_text("You approved this image.")
     expect(note).to_have_attribute("data-decision", "approved")
     expect(note.locator(".ed-review-head")).to_contain_text("Approved by Rita Reviewer")
     expect(note.locator(".ed-review-comment")).to_have_count(0)

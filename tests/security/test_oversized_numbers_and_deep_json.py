@@ -190,17 +190,16 @@ def test_a_review_of_version_10_30_is_refused(personas):
     _assert_refused(response, 400, 409)
 
 
-@pytest.mark.parametrize("version", [str(HUGER), "²"])
-def test_the_review_page_refuses_a_version_that_is_none(personas, version):
+@pytest.mark.parametrize(
+    "item", [{"id": HUGER, "version": 1}, {"id": 1, "version": HUGER}, {"id": -HUGER, "version": 0}]
+)
+def test_a_bulk_review_naming_numbers_too_big_is_refused(personas, item):
     image = ImageFactory(project=personas.project, status=ImageStatus.LABELLED)
-    client = Client()
-    client.force_login(personas.reviewer)
+    url = f"/api/v1/projects/{personas.project.pk}/review/bulk/"
 
-    response = client.post(
-        f"/projects/{personas.project.pk}/review/{image.pk}/", {"decision": "approve", "version": version}
-    )
+    response = client_for(personas.reviewer).post(url, {"decision": "approve", "images": [item]}, format="json")
 
-    assert response.status_code == 302
+    _assert_refused(response, 400)
     image.refresh_from_db()
     assert image.status == ImageStatus.LABELLED
 

@@ -71,18 +71,24 @@ def test_the_setting_is_off_by_default_and_admins_switch_it_on(personas):
     assert _review(personas.reviewer, image).status_code == 200
 
 
-def test_the_review_page_skips_and_refuses_own_work(client, personas):
+def test_the_review_queue_skips_own_work_and_a_bulk_approval_leaves_it(client, personas):
     own = _labelled_by(personas.reviewer, personas.project)
     other = _labelled_by(personas.annotator, personas.project)
     client.force_login(personas.reviewer)
+    base = f"/api/v1/projects/{personas.project.pk}/review/"
 
     page = client.get(f"/projects/{personas.project.pk}/review/")
-    posted = client.post(
-        f"/projects/{personas.project.pk}/review/{own.pk}/", {"decision": "approve", "version": "1"}, follow=True
+    queue = client_for(personas.reviewer).get(f"{base}queue/")
+    bulk = client_for(personas.reviewer).post(
+        f"{base}bulk/",
+        {"decision": "approve", "images": [{"id": own.pk, "version": 1}, {"id": other.pk, "version": 1}]},
+        format="json",
     )
 
-    assert page.context["image"] == other and page.context["waiting"] == 1
-    assert b"labelled it yourself" in posted.content
+    assert page.context["waiting"] == 1
+    assert [item["id"] for item in queue.json()["results"]] == [other.pk]
+    assert bulk.json()["decided"] == [other.pk]
+    assert [(s["image"], s["code"]) for s in bulk.json()["skipped"]] == [(own.pk, "own_work")]
     own.refresh_from_db()
     assert own.status == ImageStatus.LABELLED
 

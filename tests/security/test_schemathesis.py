@@ -42,7 +42,9 @@ MAX_EXAMPLES = 20
 # Operations that take away what the others need: last, in this order.
 DESTRUCTIVE = [
     ("DELETE", "/api/v1/projects/{project_id}/images/{image_id}/"),
+    ("POST", "/api/v1/projects/{project_id}/images/bulk/delete/"),
     ("DELETE", "/api/v1/projects/{project_id}/labels/{label_id}/"),
+    ("POST", "/api/v1/projects/{project_id}/labels/{label_id}/merge/"),
     ("DELETE", "/api/v1/projects/{project_id}/invitations/{invitation_id}/"),
     ("DELETE", "/api/v1/projects/{project_id}/members/{user_id}/"),
     ("POST", "/api/v1/projects/{project_id}/leave/"),  # the owner cannot leave: 409, but keep it late

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from annotator.models import ImageStatus, Membership, Project, Role
+from annotator.models import Membership, Project, Role
 from teams.models import Invitation
 from tests.conftest import client_for
 from tests.factories import ImageFactory, LabelFactory
@@ -85,7 +85,7 @@ def test_owner_deletes_the_project_after_typing_its_name(client, personas):
     assert right.status_code == 302 and not Project.objects.filter(pk=personas.project.pk).exists()
 
 
-def test_review_page_decides_and_moves_on(client, personas):
+def test_review_page_starts_the_queue_on_the_image_asked_for(client, personas):
     label = LabelFactory(project=personas.project)
     image = ImageFactory(project=personas.project)
     client_for(personas.annotator).put(
@@ -96,12 +96,14 @@ def test_review_page_decides_and_moves_on(client, personas):
     client.force_login(personas.reviewer)
 
     page = client.get(f"/projects/{personas.project.pk}/review/")
-    decided = client.post(
-        f"/projects/{personas.project.pk}/review/{image.pk}/",
-        {"decision": "reject", "version": "1", "comment": "Loose"},
+    asked = client.get(f"/projects/{personas.project.pk}/review/", {"image": image.pk})
+    foreign = client.get(
+        f"/projects/{personas.project.pk}/review/", {"image": ImageFactory(project=personas.other_project).pk}
     )
 
-    assert page.status_code == 200 and b"<rect" in page.content
-    assert decided.status_code == 302
-    image.refresh_from_db()
-    assert image.status == ImageStatus.REJECTED and image.last_review.comment == "Loose"
+    assert page.status_code == 200 and page.context["waiting"] == 1 and page.context["start"] is None
+    assert b'id="rv-start"' in page.content and b"dist/review.js" in page.content
+    start = asked.context["start"]
+    assert start["id"] == image.pk and start["version"] == 1
+    assert start["annotated_by"] == {"id": personas.annotator.pk, "name": personas.annotator.name}
+    assert foreign.status_code == 404

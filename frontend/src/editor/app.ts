@@ -2,9 +2,10 @@
 // how the websocket's news reaches the screen. The tools (boxes, classification grid),
 // the strip, the canvas and the keyboard are separate modules wired together here.
 
-import { ApiError, type ImageItem, type Label } from "../lib/api";
+import { api, ApiError, type ImageItem, type Label } from "../lib/api";
 import { $ } from "../lib/dom";
 import { BoxTools } from "./boxes";
+import { BoxList } from "./boxlist";
 import { Classifier } from "./classify";
 import { emptyDoc, isLabelled } from "./doc";
 import { History } from "./history";
@@ -24,6 +25,10 @@ import { View } from "./view";
 
 const PREFETCH = 3;
 const COUNTS_DELAY_MS = 500;
+// "n / N" asks the server where the image sits; a burst of → presses asks once, at the end.
+const POSITION_DELAY_MS = 250;
+// annotator/services/labels.py MAX_IMAGE_EVENTS: above it a label change comes without per-image events.
+const LABEL_EVENT_IMAGES = 500;
 
 export class Editor {
   readonly store: Store;
@@ -38,6 +43,7 @@ export class Editor {
   readonly classifier: Classifier | null = null;
   readonly input: PointerInput;
   readonly review: ReviewNote;
+  readonly boxList: BoxList;
   current: ImageItem | null = null;
   doc: Doc | null = null;
   spaceHeld = false;
@@ -47,6 +53,8 @@ export class Editor {
   private navigation = 0;
   private history = new History();
   private countsTimer = 0;
+  private positionTimer = 0;
+  private positionRequests = 0;
   private loggingIn: Promise<void> | null = null;
 
   constructor(readonly cfg: Config) {
@@ -69,7 +77,7 @@ export class Editor {
       expired: () => void this.relogin().then(() => this.live.connect()),
       refused: (message) => toast(message, "error"),
     });
-    this.review = new ReviewNote($("#review-note"), cfg.api);
+    this.review = new ReviewNote($("#review-note"), cfg.api, () => this.focusWork());
     const input = document.querySelector<HTMLInputElement>("#label-input");
     this.labels = new Labels(cfg.api, $("#label-list"), input, $("#label-hint"), cfg.canCreateLabel, {
       picked: (label) => this.labelPicked(label),
@@ -82,7 +90,15 @@ export class Editor {
       open: (item, event) => (this.classifier ? this.classifier.click(item, event) : void this.show(item)),
       decorate: (tile, item) => this.classifier?.decorate(tile, item),
       stillUnlabelled: (item) => !this.saver.hasPending(item.id) || !this.isLabelled(item.id),
+      annotations: (id) => (classification ? null : (this.saver.local(id) ?? this.store.server(id) ?? null)),
+      colour: (label) => this.labels.byId.get(label)?.color || "#888888",
     });
+    this.store.onServer = (id) => this.strip.drawBoxesSoon(id);
+    this.view.onScale = (scale) => {
+      const text = `${Math.round(scale * 100)}%`;
+      const node = $("#zoom-level");
+      if (node.textContent !== text) node.textContent = text;
+    };
     this.filters = new Filters($("#strip-filters"), cfg.api, (filter) => this.filterChanged(filter));
     this.renderer = new Renderer(
       stage,
@@ -99,12 +115,22 @@ export class Editor {
         edit: (ops) => this.edit(ops),
         previousDoc: () => this.previousDoc(),
         redraw: (layers) => this.renderer.invalidate(...layers),
+        selectionChanged: () => this.boxList.selectionChanged(),
         draft: (boxes) => this.current && cfg.canAnnotate && this.live.draft(this.current.id, boxes),
         spacePan: () => this.spaceHeld && (this.spaceUsed = true),
         notify: toast,
       },
       this.view,
     );
+    this.boxList = new BoxList($("#box-list"), $("#box-count"), {
+      doc: () => (classification ? null : this.doc),
+      size: () => (this.current ? [this.view.w, this.view.h] : null),
+      labels: () => this.labels.byId,
+      selected: () => this.boxes.selected(),
+      select: (id, toggle) => this.boxes.select(id, toggle),
+      deleteSelected: () => this.boxes.deleteSelected(),
+      done: () => this.focusWork(),
+    });
     this.input = new PointerInput(stage, this.view, this.boxes);
     if (classification) {
       this.classifier = new Classifier(
@@ -185,6 +211,7 @@ export class Editor {
     this.view.fit();
     this.doc = this.saver.local(item.id) ?? server;
     this.afterDocChange();
+    this.schedulePosition();
     this.renderer.announceWhenDrawn(item.id);
     this.store.prefetch(this.strip.upcoming(item.id, PREFETCH));
     if (cached && !this.live.connected()) void this.revalidate(item.id);
@@ -199,6 +226,7 @@ export class Editor {
     }
     this.bitmap = null;
     this.doc = null;
+    this.boxList.changed();
     this.renderer.invalidate("image", "boxes", "overlay");
   }
 
@@ -247,6 +275,7 @@ export class Editor {
   private filterChanged(filter: string): void {
     this.strip.filter = filter;
     void this.strip.anchor(this.current);
+    this.schedulePosition(0);
   }
 
   focusWork(): void {
@@ -356,6 +385,7 @@ export class Editor {
     if (this.doc && this.current) this.review.versionChanged(this.current.id, this.doc.version);
     if (this.doc) void this.labels.ensure([...this.doc.labels, ...this.doc.boxes.map((b: Box) => b.label)]).then(() => this.renderer.invalidate("boxes"));
     this.renderer.invalidate("image", "boxes", "overlay");
+    this.boxList.changed();
   }
 
   private async remoteEvent(name: string, payload: Record<string, any>): Promise<void> {
@@ -373,6 +403,14 @@ export class Editor {
     } else if (name === "image.deleted") {
       this.strip.remove(payload.id);
       if (payload.id === this.current?.id) toast("Someone deleted the image you are on.", "warn");
+      this.scheduleCounts();
+    } else if (name === "labels.changed") {
+      // Renamed, recoloured, reordered, merged or deleted: names, colours and number keys follow.
+      // Images whose boxes moved get their own annotations.changed, unless there were too many.
+      await this.labels.load();
+      this.renderer.invalidate("boxes");
+      this.boxList.changed();
+      if (payload.images > LABEL_EVENT_IMAGES && this.current) await this.revalidate(this.current.id);
       this.scheduleCounts();
     } else if (name === "membership.changed" && payload.user === this.cfg.userId) {
       toast(`Your role in this project is now ${payload.role}. Reload the page to apply it.`, "warn");
@@ -392,6 +430,34 @@ export class Editor {
     window.clearTimeout(this.countsTimer);
     const refresh = () => void this.filters.refresh(this.labels.all).catch(() => undefined);
     this.countsTimer = window.setTimeout(refresh, delay);
+    this.schedulePosition(delay);
+  }
+
+  /** Show where the image sits in the strip's filter ("12 / 340"), asked of the server a moment
+   *  after the last change: the strip holds only a window of the list. */
+  private schedulePosition(delay = POSITION_DELAY_MS): void {
+    window.clearTimeout(this.positionTimer);
+    this.positionTimer = window.setTimeout(() => void this.showPosition(), delay);
+  }
+
+  private async showPosition(): Promise<void> {
+    const item = this.current;
+    const node = $("#position");
+    if (!item) {
+      node.textContent = "";
+      return;
+    }
+    const mine = ++this.positionRequests;
+    const filter = new URLSearchParams(this.strip.filter);
+    let answer: { position: number | null; total: number };
+    try {
+      answer = await api(`${this.cfg.api}images/${item.id}/position/?${filter}`);
+    } catch {
+      return; // orientation only: the old figure stays until the next change asks again
+    }
+    if (mine !== this.positionRequests) return;
+    node.textContent = answer.position === null ? `– / ${answer.total}` : `${answer.position} / ${answer.total}`;
+    node.title = answer.position === null ? "This image is not in the current filter" : "Place in the current filter";
   }
 
   private showPeople(): void {

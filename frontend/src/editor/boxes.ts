@@ -17,6 +17,8 @@ export interface BoxEditorHost {
   /** Annotations of an image the user saw before (for "copy from previous"). */
   previousDoc(): Promise<Doc | null>;
   redraw(layers: ("boxes" | "overlay")[]): void;
+  /** The set of selected boxes changed (the box list follows). */
+  selectionChanged(): void;
   draft(boxes: Box[]): void;
   spacePan(): boolean;
   notify(message: string, kind?: "info" | "warn" | "error"): void;
@@ -57,6 +59,7 @@ export class BoxTools implements PointerHost {
     if (id && toggle && this.chosen.has(id)) this.chosen.delete(id);
     else if (id) this.chosen.add(id);
     this.host.redraw(["boxes", "overlay"]);
+    this.host.selectionChanged();
   }
 
   commit(ops: Op[]): void {
@@ -99,11 +102,14 @@ export class BoxTools implements PointerHost {
     this.chosen.clear();
     this.working = null;
     this.hover = null;
+    this.host.selectionChanged();
   }
 
   pruneSelection(): void {
     const ids = new Set(this.host.doc()?.boxes.map((b) => b.id));
+    const before = this.chosen.size;
     for (const id of this.chosen) if (!ids.has(id)) this.chosen.delete(id);
+    if (this.chosen.size !== before) this.host.selectionChanged();
   }
 
   private selectedBoxes(): Box[] {
@@ -118,6 +124,7 @@ export class BoxTools implements PointerHost {
     const ops: Op[] = this.selectedBoxes().map((b) => ({ t: "del", id: b.id }));
     if (!ops.length || !this.canEdit()) return;
     this.chosen.clear();
+    this.host.selectionChanged();
     this.commit(ops);
   }
 
@@ -178,5 +185,6 @@ export class BoxTools implements PointerHost {
     this.commit(copies.map((box) => ({ t: "add", box })));
     this.chosen = new Set(copies.map((b) => b.id));
     this.host.redraw(["boxes", "overlay"]);
+    this.host.selectionChanged();
   }
 }

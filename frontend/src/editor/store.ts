@@ -20,6 +20,8 @@ export class Store {
   private loadingDocs = new Map<number, Promise<Doc>>();
   private bitmaps = new Map<number, Promise<HTMLImageElement>>();
   private items = new Map<number, ImageItem>();
+  /** Told when an image's server state arrives or changes (the strip draws its boxes). */
+  onServer: ((id: number) => void) | null = null;
 
   constructor(private api: string) {}
 
@@ -56,6 +58,7 @@ export class Store {
     this.docs.set(doc.image, { doc, at: performance.now() });
     const item = this.items.get(doc.image);
     if (item) Object.assign(item, { status: doc.status, version: doc.version, labels: doc.labels, negative: doc.negative });
+    this.onServer?.(doc.image);
   }
 
   /** Forget a cached state (a remote change); the next read asks the server. */

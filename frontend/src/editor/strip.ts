@@ -1,17 +1,20 @@
 // The image strip (and the classification grid, which is the same list laid out as a grid):
 // filters with live counts, infinite scroll in both directions around the current image,
-// and the neighbours "next", "previous" and "next unlabelled".
+// and the neighbours "next", "previous" and "next unlabelled". Tiles show their image's boxes
+// when the editor already holds its annotations (shown or prefetched), drawn after the next
+// frame; nothing is fetched for the strip.
 
 import { api, type ImageItem, type Label, type Page } from "../lib/api";
 import { $, el } from "../lib/dom";
-import { avatar, toast } from "./ui";
-import type { Person } from "./types";
+import { afterNextFrame, avatar, toast } from "./ui";
+import type { Doc, Person } from "./types";
 
 const PAGE = 50;
+const SVG = "http://www.w3.org/2000/svg";
 
 interface Counts {
   all: number;
-  labelled_total: number;
+  annotated: number;
   status: Record<string, number>;
   labels: Record<string, number>;
 }
@@ -31,6 +34,9 @@ export interface StripHost {
   decorate(tile: HTMLElement, item: ImageItem): void;
   /** False for images whose unsaved local edits already label them. */
   stillUnlabelled(item: ImageItem): boolean;
+  /** The annotations the editor holds for an image (its local edits first), or null. */
+  annotations(id: number): Doc | null;
+  colour(label: number): string;
 }
 
 export class Strip {
@@ -41,6 +47,8 @@ export class Strip {
   private loading: Promise<void> | null = null;
   private generation = 0;
   private current: number | null = null;
+  private boxesDue = new Set<number>();
+  private boxesScheduled = false;
   private startSentinel = el("li", { class: "sentinel", "aria-hidden": "true" });
   private endSentinel = el("li", { class: "sentinel", "aria-hidden": "true" });
 
@@ -195,7 +203,47 @@ export class Strip {
     );
     if (item.id === this.current) tile.classList.add("current");
     this.host.decorate(tile, item);
+    this.drawBoxesSoon(item.id);
     return tile;
+  }
+
+  /** Draw (or redraw) a tile's boxes after the next frame; several changes cost one drawing. */
+  drawBoxesSoon(id: number): void {
+    this.boxesDue.add(id);
+    if (this.boxesScheduled) return;
+    this.boxesScheduled = true;
+    afterNextFrame(() => {
+      this.boxesScheduled = false;
+      const due = [...this.boxesDue];
+      this.boxesDue.clear();
+      for (const id of due) this.drawBoxes(id);
+    });
+  }
+
+  private drawBoxes(id: number): void {
+    const tile = this.tileOf(id);
+    const item = tile && this.items.find((i) => i.id === id);
+    if (!tile || !item) return;
+    tile.querySelector(".ed-tile-boxes")?.remove();
+    const boxes = this.host.annotations(id)?.boxes;
+    if (!boxes?.length) return;
+    // The thumbnail is cropped to the tile (object-fit: cover); "slice" crops the drawing the same way.
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", "ed-tile-boxes");
+    svg.setAttribute("viewBox", `0 0 ${item.width} ${item.height}`);
+    svg.setAttribute("preserveAspectRatio", "xMidYMid slice");
+    svg.setAttribute("aria-hidden", "true");
+    for (const box of boxes) {
+      const rect = document.createElementNS(SVG, "rect");
+      rect.setAttribute("x", String(box.x * item.width));
+      rect.setAttribute("y", String(box.y * item.height));
+      rect.setAttribute("width", String((box.x2 - box.x) * item.width));
+      rect.setAttribute("height", String((box.y2 - box.y) * item.height));
+      rect.setAttribute("stroke", this.host.colour(box.label));
+      rect.setAttribute("data-label", String(box.label));
+      svg.append(rect);
+    }
+    tile.querySelector("img")!.after(svg);
   }
 
   /** The server's new state of an image: its tile's status and labels follow. */
@@ -214,6 +262,7 @@ export class Strip {
     badge.className = `badge status-${item.status}`;
     badge.textContent = item.status;
     this.host.decorate(tile, item);
+    this.drawBoxesSoon(id);
   }
 
   /** Show who is on which image: small avatars on the tiles. */
@@ -254,7 +303,7 @@ export class Filters {
     const active = this.active();
     for (const node of this.root.querySelectorAll<HTMLElement>("[data-count]")) {
       const name = node.dataset.count!;
-      const n = name === "all" ? counts.all : name === "labelled" ? counts.labelled_total : counts.status[name];
+      const n = name === "all" ? counts.all : name === "annotated" ? counts.annotated : counts.status[name];
       node.textContent = String(n ?? 0);
     }
     $("#strip-label-filters", this.root).replaceChildren(

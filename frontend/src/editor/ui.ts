@@ -56,3 +56,9 @@ export function toggleShortcuts(): void {
 export function dialogOpen(): boolean {
   return document.querySelector("dialog[open]") !== null;
 }
+
+/** Run `fn` once the next frame has been drawn: side panels follow the image without ever
+ *  delaying the frame that shows it. */
+export function afterNextFrame(fn: () => void): void {
+  requestAnimationFrame(() => window.setTimeout(fn, 0));
+}

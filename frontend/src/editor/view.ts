@@ -15,6 +15,8 @@ export class View {
   ch = 1;
   /** Whether the image is fitted to the stage (no zoom or pan since): a resize refits it. */
   fitted = true;
+  /** Called when the scale changes (fit, zoom), never on a pan: the zoom readout follows. */
+  onScale: ((scale: number) => void) | null = null;
 
   setImage(w: number, h: number): void {
     this.w = w;
@@ -26,6 +28,7 @@ export class View {
     this.tx = (this.cw - this.w * this.scale) / 2;
     this.ty = (this.ch - this.h * this.scale) / 2;
     this.fitted = true;
+    this.onScale?.(this.scale);
   }
 
   /** The stage changed size: refit a fitted image, else keep what was at the centre there. */
@@ -44,6 +47,7 @@ export class View {
     this.ty = sy - (sy - this.ty) * f;
     this.scale = scale;
     this.fitted = false;
+    this.onScale?.(this.scale);
   }
 
   pan(dx: number, dy: number): void {

@@ -11,6 +11,25 @@ export class ApiError extends Error {
   }
 }
 
+// The fields a refusal names: `error.field` (one, from a service) or the keys of `error.details`
+// (a validation error; nested blocks such as `storage` name their own fields). `error.message`
+// already spells the field messages out for people ("Name: Ensure this field has no more than
+// 100 characters."); this is for putting the cursor where the problem is.
+export function invalidFields(error: ApiError): string[] {
+  const body = error.body?.error ?? {};
+  if (typeof body.field === "string") return [body.field];
+  const names: string[] = [];
+  const walk = (detail: unknown) => {
+    if (!detail || typeof detail !== "object" || Array.isArray(detail)) return;
+    for (const [name, value] of Object.entries(detail)) {
+      if (value && typeof value === "object" && !Array.isArray(value)) walk(value);
+      else names.push(name);
+    }
+  };
+  walk(body.details);
+  return names;
+}
+
 export function csrfToken(): string {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
