@@ -277,8 +277,11 @@ ANNOTATOR_RUN_HEARTBEAT_INTERVAL = env_int("ANNOTATOR_RUN_HEARTBEAT_INTERVAL", 1
 # Pre-flight minimums: labelled images per class (classification), boxes per class (detection).
 ANNOTATOR_MIN_IMAGES_PER_CLASS = env_int("ANNOTATOR_MIN_IMAGES_PER_CLASS", 5)
 ANNOTATOR_MIN_BOXES_PER_CLASS = env_int("ANNOTATOR_MIN_BOXES_PER_CLASS", 10)
-# Backbone weights: a local Keras .h5 file, or "imagenet" for Keras' download (needs internet).
+# Backbone weights: a local Keras .h5 file (or a folder of them), else the Keras cache, else Keras'
+# download when ANNOTATOR_BACKBONE_DOWNLOAD allows it (needs internet on the worker). training/weights.py.
 ANNOTATOR_BACKBONE_WEIGHTS = env_str("ANNOTATOR_BACKBONE_WEIGHTS", "") or "imagenet"
+# Air-gapped installs set false: a run without local weights is then refused by the pre-flight check.
+ANNOTATOR_BACKBONE_DOWNLOAD = env_bool("ANNOTATOR_BACKBONE_DOWNLOAD", True)
 # Workers cache the images they train on here, keyed by sha256.
 ANNOTATOR_TRAINING_CACHE_DIR = env_path("ANNOTATOR_TRAINING_CACHE_DIR", VAR_DIR / "cache" / "training")
 # Where node_modules with @tensorflow/tfjs lives, to load each TF.js export back before a run succeeds.
@@ -332,6 +335,8 @@ SPECTACULAR_SETTINGS = {
         "ImageStatusEnum": "annotator.models.ImageStatus",
         "JobStatusEnum": "annotator.models.JobStatus",
         "RunStatusEnum": "training.models.RunStatus",
+        "ReviewDecisionEnum": "annotator.models.ReviewDecision",
+        "ReviewVerdictEnum": ["approve", "reject"],  # what a reviewer sends (review/, review/bulk/)
     },
     # `<id:...>` (annotator.ids.IdConverter): what a database id can be; larger numbers match no URL.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},

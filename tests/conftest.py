@@ -73,6 +73,16 @@ def local_buckets(settings, tmp_path: Path) -> Path:
     return settings.ANNOTATOR_LOCAL_BUCKETS_DIR
 
 
+@pytest.fixture(autouse=True)
+def backbone_weights(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Pre-flight and workers find the backbone weights in the shared test data, never a developer's
+    Keras cache or the network (training/weights.py)."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    weights = SHARED_DATA / "keras-weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"
+    settings.ANNOTATOR_BACKBONE_WEIGHTS = str(weights)
+    return weights
+
+
 @pytest.fixture
 def personas(db):
     """A project with an owner, an annotator and a viewer, plus an outsider with a project of their own."""

@@ -18,13 +18,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from annotator.models import Project
 from annotator.storage import Bucket
 from training.ml.readme import all_models_readme
-from training.models import Artifact, Run
+from training.models import CHECKPOINT_ARTIFACT, Artifact, Run, RunStatus
 
 MODEL_NAMES = ("model", "model_web", "model_android", "model_ios")
 ALL_MODELS = "models"
+# What apps and scripts can ask for by name: one format, or all four in one zip.
+DOWNLOADABLE_MODELS = (*MODEL_NAMES, ALL_MODELS)
 REPORT = "report"
+CHECKPOINT = CHECKPOINT_ARTIFACT
 CHUNK = 1 << 20
 
 
@@ -69,16 +73,35 @@ def _zipped(folders: list[Path], readme: str | None = None) -> Iterator[BinaryIO
 
 
 def upload_outcome(
-    run: Run, bucket: Bucket, exports: dict[str, Path], predictions: list[Path], report: str
+    run: Run,
+    bucket: Bucket,
+    exports: dict[str, Path],
+    predictions: list[Path],
+    report: str,
+    verification: dict[str, dict] | None = None,
 ) -> list[Artifact]:
-    """Upload every file of a finished run; returns the Artifact rows to save."""
+    """Upload every file of a finished run; returns the Artifact rows to save.
+
+    ``exports`` holds the model folders that were built (a format that could not be built is
+    absent); a format whose check failed (``verification[name]["ok"]`` false) is uploaded
+    with ``verified=False`` and the reason, and so is ``models.zip`` when it holds one."""
+    verification = verification or {}
     artifacts = []
-    for name in MODEL_NAMES:
+    built = [name for name in MODEL_NAMES if name in exports]
+    unverified = {name: verification[name]["error"] for name in built if not verification.get(name, {}).get("ok", True)}
+    for name in built:
         with _zipped([exports[name]]) as stream:
-            artifacts.append(_upload(run, bucket, name, f"{name}.zip", stream, "application/zip"))
+            artifact = _upload(run, bucket, name, f"{name}.zip", stream, "application/zip")
+        if name in unverified:
+            artifact.verified, artifact.verification_error = False, unverified[name] or "check failed"
+        artifacts.append(artifact)
     metadata = json.loads((exports[MODEL_NAMES[0]] / "metadata.json").read_text())
-    with _zipped([exports[name] for name in MODEL_NAMES], all_models_readme(metadata)) as stream:
-        artifacts.append(_upload(run, bucket, ALL_MODELS, f"{ALL_MODELS}.zip", stream, "application/zip"))
+    with _zipped([exports[name] for name in built], all_models_readme(metadata)) as stream:
+        bundle = _upload(run, bucket, ALL_MODELS, f"{ALL_MODELS}.zip", stream, "application/zip")
+    if unverified:
+        bundle.verified = False
+        bundle.verification_error = "holds unverified " + ", ".join(unverified)
+    artifacts.append(bundle)
     with tempfile.TemporaryFile() as stream:
         stream.write(report.encode())
         stream.seek(0)
@@ -89,11 +112,33 @@ def upload_outcome(
     return artifacts
 
 
-def extract_models(run: Run, bucket: Bucket, out_dir: Path) -> list[Path]:
-    """Download the four model zips and unpack them as folders under `out_dir`."""
+def upload_checkpoint(run: Run, bucket: Bucket, path: Path) -> Artifact:
+    """The trained weights as `checkpoint.weights.h5`, for runs that warm-start from this one."""
+    with path.open("rb") as stream:
+        return _upload(run, bucket, CHECKPOINT, path.name, stream, "application/x-hdf5")
+
+
+def latest_model(project: Project, name: str) -> Artifact | None:
+    """The newest succeeded run's `name` zip, skipping runs where that export failed its check.
+
+    "Newest" is the run started last (it trained on the latest data), not the one that happened
+    to finish last. `models` (all four) counts only when none of the run's exports is unverified.
+    """
+    runs = Run.objects.filter(project=project, status=RunStatus.SUCCEEDED)
+    if name == ALL_MODELS:
+        unverified = Artifact.objects.filter(name__in=MODEL_NAMES, verified=False).values("run_id")
+        runs = runs.filter(artifacts__name=name).exclude(pk__in=unverified)
+    else:
+        runs = runs.filter(artifacts__name=name, artifacts__verified=True)
+    run = runs.order_by("-id").first()
+    return None if run is None else run.artifacts.select_related("run").get(name=name)
+
+
+def extract_models(run: Run, bucket: Bucket, out_dir: Path, names: tuple[str, ...] = MODEL_NAMES) -> list[Path]:
+    """Download model zips (the four by default), check their sha256, unpack them as folders under `out_dir`."""
     folders = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    for artifact in run.artifacts.filter(name__in=MODEL_NAMES).order_by("name"):
+    for artifact in run.artifacts.filter(name__in=names).order_by("name"):
         with tempfile.TemporaryFile() as local, bucket.open(artifact.key) as remote:
             while chunk := remote.read(CHUNK):
                 local.write(chunk)

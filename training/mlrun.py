@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # tensorflowjs imports TensorFlow Decision Forests, whose welcome banner imports IPython (not
@@ -22,6 +22,7 @@ from training.ml.config import AugmentConfig, ClassifierConfig, DetectorConfig
 from training.ml.dataset import CLASSIFICATION, Box, Sample, TrainingSet, crops_as_classification
 from training.ml.loop import ProgressFn
 from training.ml.pipeline import run_training
+from training.ml.warmstart import WarmStart
 
 NO_AUGMENTATION = AugmentConfig(horizontal_flip=False, scale_crop=False, color_jitter=False)
 
@@ -32,6 +33,7 @@ class Outcome:
     predictions: list[Path]
     metrics: dict
     history: list[dict] = field(default_factory=list)
+    checkpoint: Path | None = None
 
 
 def training_set(manifest: dict, paths: dict[int, Path]) -> TrainingSet:
@@ -49,9 +51,12 @@ def training_set(manifest: dict, paths: dict[int, Path]) -> TrainingSet:
     return TrainingSet(manifest["kind"], tuple(manifest["labels"]), tuple(splits["train"]), tuple(splits["validation"]))
 
 
-def make_config(kind: str, params: dict, train_size: int, weights: str) -> ClassifierConfig | DetectorConfig:
+def make_config(
+    kind: str, params: dict, train_size: int, weights: str, warm_start: WarmStart | None = None
+) -> ClassifierConfig | DetectorConfig:
     """training/ml's config from the run's stored hyper-parameters."""
     common = {
+        "warm_start": warm_start,
         "input_size": params["input_size"],
         "alpha": params["alpha"],
         "weights": weights,
@@ -59,21 +64,35 @@ def make_config(kind: str, params: dict, train_size: int, weights: str) -> Class
         "batch_size": params["batch_size"],
         "learning_rate": params["learning_rate"],
         "seed": params["seed"],
+        # Runs stored before these settings existed re-run with training/ml's defaults.
+        "eval_every": params.get("eval_every", DetectorConfig.eval_every),
+        "early_stop_patience": params.get("early_stop_patience", DetectorConfig.early_stop_patience),
     }
     if not params["augment"]:
         common["augment"] = NO_AUGMENTATION
     if kind == CLASSIFICATION:
         copies = ClassifierConfig.feature_augment_copies if params["augment"] else 0
         epochs = params["epochs"] or _classifier_epochs(params["steps"], train_size, params["batch_size"], copies)
+        # Runs stored before a setting existed re-run with its default.
+        defaults = ClassifierConfig()
+        if params["augment"]:
+            common["augment"] = replace(defaults.augment, rotation=params.get("rotation", defaults.augment.rotation))
         return ClassifierConfig(
-            **common, head_epochs=epochs, fine_tune_epochs=params["fine_tune_epochs"], feature_augment_copies=copies
+            **common,
+            head_epochs=epochs,
+            fine_tune_epochs=params["fine_tune_epochs"],
+            feature_augment_copies=copies,
+            label_smoothing=params.get("label_smoothing", defaults.label_smoothing),
+            test_time_flip=params.get("test_time_flip", defaults.test_time_flip),
         )
     return DetectorConfig(**common, epochs=params["epochs"] or DetectorConfig.epochs, steps=params["steps"])
 
 
 def _classifier_epochs(steps: int, train_size: int, batch_size: int, copies: int) -> int:
-    """A step budget as head epochs: the classifier's head trains on (1 + copies) feature sets."""
-    per_epoch = max(math.ceil(train_size * (1 + copies) / batch_size), 1)
+    """A step budget as head epochs: the classifier's head trains on one clean feature set and
+    ``copies`` augmented ones, each of whole batches (as train_classifier counts its steps)."""
+    rows = train_size + math.ceil(train_size / batch_size) * batch_size * copies
+    per_epoch = max(math.ceil(rows / batch_size), 1)
     return max(round(steps / per_epoch), 1)
 
 
@@ -97,7 +116,16 @@ def run(
         "images_per_second": result.images_per_second,
         "trained_from_scratch": result.trained_from_scratch,
         "verification": result.verification,
+        "export_failures": dict(result.exports.failures),
+        "metric_name": result.metric_name,
+        "best": result.best,
+        "stopped_early": result.stopped_early,
+        "eval_seconds": round(result.eval_seconds, 2),
     }
     return Outcome(
-        exports=result.exports.all(), predictions=result.sample_images, metrics=metrics, history=result.history
+        exports=result.exports.all(),
+        predictions=result.sample_images,
+        metrics=metrics,
+        history=result.history,
+        checkpoint=result.checkpoint,
     )

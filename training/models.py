@@ -25,7 +25,8 @@ class RunStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
-
+# The artifact a run keeps for later runs to warm-start from, never offered for download.
+CHECKPOINT_ARTIFACT = "checkpoint"
 
 
 class RunQuerySet(models.QuerySet["Run"]):
@@ -54,7 +55,15 @@ class Run(models.Model):
     progress = models.JSONField(default=dict)
     # [[step, loss], ...], thinned to a bounded length as training goes on.
     loss_curve = models.JSONField(default=list)
+    # [[step, value], ...]: the validation metric (detector mAP@0.5, classifier accuracy)
+    # measured during training; metrics["best"] names the point whose weights were exported.
+    eval_curve = models.JSONField(default=list)
     log = models.TextField(blank=True)
+    # The earlier run whose trained weights this one started from (None: from ImageNet).
+    # metrics["warm_start"] records what it reused, so the record survives the base's deletion.
+    base_run = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="warm_started_runs"
+    )
     # What went wrong, written for the person who started the run.
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -85,6 +94,11 @@ class Run(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def offered_artifacts(self) -> models.QuerySet[Artifact]:
+        """What people download: every artifact but the warm-start checkpoint."""
+        return self.artifacts.exclude(name=CHECKPOINT_ARTIFACT)
+
+    @property
     def prefix(self) -> str:
         return layout.run_prefix(self.pk)
 
@@ -99,6 +113,10 @@ class Artifact(models.Model):
     size_bytes = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     content_type = models.CharField(max_length=100)
+    # False: the export did not reproduce the SavedModel in its own runtime; it is offered
+    # anyway, marked, with the reason (a run never throws away good work for one bad format).
+    verified = models.BooleanField(default=True)
+    verification_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

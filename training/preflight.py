@@ -8,6 +8,10 @@ Defaults (settings, from the environment):
 - ANNOTATOR_MIN_IMAGES_PER_CLASS = 5 labelled images per class for a classifier
   (with a localization project, each box counts as one example: classifiers train on box crops);
 - ANNOTATOR_MIN_BOXES_PER_CLASS = 10 boxes per class for a detector.
+
+The check also asks whether the backbone's pretrained weights are there for the run's width
+(training/weights.py, without downloading anything): a run that could only fail on its worker
+for want of them is refused here, before anything is queued, unless it may train from scratch.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.conf import settings
 
 from annotator.models import Box, Image, ImageStatus, Project, ProjectType
 from annotator.storage import project_bucket
+from training import weights
 from training.models import RunKind
 
 IMBALANCE_RATIO = 10  # largest class over smallest class before we warn
@@ -96,12 +101,17 @@ def default_kind(project: Project) -> str:
     return RunKind.CLASSIFICATION if project.type == ProjectType.CLASSIFICATION else RunKind.DETECTION
 
 
-def run_preflight(project: Project, kind: str) -> Preflight:
-    """Check the project's labelled data for a run of `kind`."""
+def run_preflight(
+    project: Project, kind: str, alpha: float = 0.5, allow_scratch: bool = False, warm_start: bool = False
+) -> Preflight:
+    """Check the project's labelled data, and the backbone weights of width `alpha`, for a run of `kind`.
+    A warm start needs no ImageNet weights: its weights come from its base run (training.base_runs)."""
     result = Preflight(kind=kind)
     if kind == RunKind.DETECTION and project.type == ProjectType.CLASSIFICATION:
         result.errors.append(Problem("kind_mismatch", "A classification project has no boxes to train a detector on."))
         return result
+    if not warm_start:
+        _check_weights(alpha, allow_scratch, result)
     records = _without_missing(project, _labelled_images(project), result)
     records = _usable(records, kind, result)
     _check_labels(project, records, kind, result)
@@ -238,3 +248,25 @@ def _check_tiny_boxes(result: Preflight) -> None:
                 examples=tuple(dict.fromkeys(tiny))[:EXAMPLES_SHOWN],
             )
         )
+
+
+def _check_weights(alpha: float, allow_scratch: bool, result: Preflight) -> None:
+    """Local weights pass; otherwise Keras' download (when allowed), training from scratch, or an error."""
+    if weights.find(alpha) is not None:
+        return
+    missing = f"The backbone's ImageNet weights for width alpha={alpha} are not on this machine"
+    if settings.ANNOTATOR_BACKBONE_DOWNLOAD:
+        result.warnings.append(
+            Problem(
+                "weights_download",
+                f"{missing}: the worker downloads them when the run starts, which needs internet. "
+                f"Without internet: manage.py fetchweights --alpha {alpha} --from FILE, or set "
+                "ANNOTATOR_BACKBONE_DOWNLOAD=false to have such runs refused here.",
+            )
+        )
+    elif allow_scratch:
+        result.warnings.append(
+            Problem("weights_scratch", f"{missing}: the backbone trains from scratch, as allowed (much weaker models).")
+        )
+    else:
+        result.errors.append(Problem("weights_unavailable", f"{missing}. {weights.how_to_fix(alpha)}"))

@@ -2,13 +2,17 @@
 
 TensorFlow calls `Reporter.progress` from inside training/ml with a plain progress object;
 only this module touches the run's row. Writes are throttled so a fast loop of tiny steps
-does not hammer the database, and every write doubles as a heartbeat. A separate thread
-keeps the heartbeat going through long steps without progress (loading weights, export),
-and both notice when the row stops saying "running" (cancelled, or failed by the reaper).
+does not hammer the database, and every write doubles as a heartbeat; an evaluation point is
+never throttled away. A separate thread keeps the row and the websocket current through
+long stretches without steps (graph tracing and filling the image cache at a phase's first
+step, evaluation, export): at least every `REFRESH_SECONDS` it re-writes and re-broadcasts
+the latest state with the ETA counted down since it was measured. Both notice when the row
+stops saying "running" (cancelled, or failed by the reaper).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -21,7 +25,11 @@ from django.utils import timezone
 from annotator.events import broadcast
 from training.models import Run, RunStatus
 
+log = logging.getLogger(__name__)
+
 WRITE_EVERY_SECONDS = 1.0
+# The row and the websocket hear from a running worker at least this often.
+REFRESH_SECONDS = 4.0
 MAX_CURVE_POINTS = 400
 MAX_LOG_LINES = 400
 
@@ -33,6 +41,9 @@ class Reporter:
         self.cancelled = threading.Event()  # the row stopped saying running
         self._finished = threading.Event()
         self.curve: list[list[float]] = []
+        self.eval_curve: list[list[float]] = []
+        self._eval_point: list[float] | None = None  # sent with the next broadcast only
+        self._eta: tuple[float, float] | None = None  # (eta_seconds, monotonic time it was measured)
         self.lines: deque[str] = deque(maxlen=MAX_LOG_LINES)
         self.state: dict[str, Any] = {"phase": "preparing"}
         self._written = 0.0
@@ -61,17 +72,28 @@ class Reporter:
 
     def progress(self, report: Any) -> None:
         """The progress callback given to training/ml (a training.ml.loop.Progress)."""
-        self.state = {
-            "phase": report.phase,
-            "step": report.step,
-            "total_steps": report.total_steps,
-            "epoch": report.epoch,
-            "total_epochs": report.total_epochs,
-            "loss": report.loss,
-            "eta_seconds": None if report.eta_seconds is None else round(report.eta_seconds, 1),
-            "metrics": report.metrics,
-        }
-        if report.loss is not None:
+        # A diverging loss is NaN: the row (jsonb) and the chart take null, never NaN.
+        self.state = finite(
+            {
+                "phase": report.phase,
+                "step": report.step,
+                "total_steps": report.total_steps,
+                "epoch": report.epoch,
+                "total_epochs": report.total_epochs,
+                "loss": report.loss,
+                "eta_seconds": None if report.eta_seconds is None else round(report.eta_seconds, 1),
+                "metrics": report.metrics,
+                "phase_rate": None if report.phase_rate is None else round(report.phase_rate, 3),
+                "val_metric": report.val_metric,
+            }
+        )
+        self._eta = None if report.eta_seconds is None else (report.eta_seconds, time.monotonic())
+        if report.eval_point is not None:
+            self._eval_point = [report.eval_point[0], report.eval_point[1]]
+            self.eval_curve = append_point(self.eval_curve, *report.eval_point)
+            self.write(force=True)
+            return
+        if self.state["loss"] is not None:
             self.curve = append_point(self.curve, report.step, report.loss)
         self.write()
 
@@ -82,11 +104,21 @@ class Reporter:
             return
         with self._lock:
             self._written = now
-            fields = {"progress": self.state, "loss_curve": self.curve, "log": "\n".join(self.lines)}
+            state, eval_point, self._eval_point = self.state, self._eval_point, None
+            fields = {"progress": state, "loss_curve": self.curve, "eval_curve": self.eval_curve,
+                      "log": "\n".join(self.lines)}  # fmt: skip
             if not self._touch(**fields):
                 return
-        broadcast(self.project_id, "run.progress", {"id": self.run_id, "status": "running", "progress": self.state,
-                                                    "point": self.curve[-1] if self.curve else None})  # fmt: skip
+        broadcast(self.project_id, "run.progress", {"id": self.run_id, "status": "running", "progress": state,
+                                                    "point": self.curve[-1] if self.curve else None,
+                                                    "eval_point": eval_point})  # fmt: skip
+
+    def refresh(self) -> None:
+        """Re-write and re-broadcast the latest state, its ETA counted down to now."""
+        if self._eta is not None and self.state.get("eta_seconds") is not None:
+            eta, measured = self._eta
+            self.state = {**self.state, "eta_seconds": round(max(eta - (time.monotonic() - measured), 0.0), 1)}
+        self.write(force=True)
 
     def _touch(self, **fields: Any) -> bool:
         now = timezone.now()
@@ -98,14 +130,28 @@ class Reporter:
         return bool(changed)
 
     def _beat(self) -> None:
-        interval = settings.ANNOTATOR_RUN_HEARTBEAT_INTERVAL
+        tick = min(settings.ANNOTATOR_RUN_HEARTBEAT_INTERVAL, REFRESH_SECONDS)
         try:
-            while not self._finished.wait(interval):
+            while not self._finished.wait(tick):
                 close_old_connections()
-                with self._lock:
-                    self._touch()
+                if time.monotonic() - self._written >= tick:  # the training thread has gone quiet
+                    try:
+                        self.refresh()
+                    except Exception:  # a missed beat is retried next tick; the reaper judges the rest
+                        log.exception("Heartbeat of run %s failed", self.run_id)
         finally:
             connection.close()
+
+
+def finite(value: object) -> object:
+    """JSON-safe figures: NaN and infinities become null (PostgreSQL's jsonb refuses them)."""
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def append_point(curve: list[list[float]], step: int, loss: float) -> list[list[float]]:

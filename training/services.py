@@ -19,7 +19,7 @@ from annotator.events import broadcast
 from annotator.models import Image, Project
 from annotator.storage import BucketError, project_bucket
 from config.logs import job_event
-from training import dispatch, snapshot
+from training import base_runs, dispatch, snapshot
 from training.hyperparameters import validated
 from training.models import ACTIVE_STATUSES, Artifact, Run, RunStatus
 from training.preflight import EXAMPLES_SHOWN, Preflight, Problem, run_preflight
@@ -43,10 +43,18 @@ def run_payload(run: Run) -> dict:
     return RunSerializer(run).data
 
 
-def create_run(project: Project, user: User | None, kind: str, hyperparameters: dict | None) -> Run:
-    """Check the data, freeze the snapshot, and queue the run once it is committed."""
-    params = validated(kind, hyperparameters)
-    preflight = run_preflight(project, kind)
+def create_run(
+    project: Project, user: User | None, kind: str, hyperparameters: dict | None, base_run_id: int | None = None
+) -> Run:
+    """Check the data, freeze the snapshot, and queue the run once it is committed.
+
+    With `base_run_id` the run warm-starts from that run's weights (training.base_runs, which
+    raises BaseRunRefused for a run it cannot start from)."""
+    base = base_runs.base_run_for(project, kind, base_run_id) if base_run_id is not None else None
+    params = validated(kind, hyperparameters, base.hyperparameters if base else None)
+    if base is not None:
+        base_runs.check_architecture(base, params)
+    preflight = run_preflight(project, kind, params["alpha"], params["allow_scratch"], warm_start=base is not None)
     if not preflight.ok:
         raise PreflightFailed(preflight)
     _freeze_checksums(project, preflight)
@@ -57,6 +65,8 @@ def create_run(project: Project, user: User | None, kind: str, hyperparameters: 
             kind=kind,
             hyperparameters=params,
             created_by=user,
+            base_run=base,
+            metrics={"warm_start": base_runs.warm_start_record(base, preflight.labels)} if base else {},
             dataset_summary={**snapshot.summary(manifest), "warnings": [w.to_dict() for w in preflight.warnings]},
         )
         # A rolled-back transaction leaves only an unreferenced snapshot behind, never a run without one.
@@ -126,7 +136,9 @@ def fail_run(run_id: int, error: str, *, stale_before: datetime | None = None) -
 
 
 def succeed_run(run_id: int, metrics: dict, artifacts: list[Artifact]) -> bool:
-    """Offer the artifacts and mark the run succeeded in one transaction, if it is still running."""
+    """Offer the artifacts and mark the run succeeded in one transaction, if it is still running.
+
+    Unverified exports (`Artifact.verified` false) are offered too: the run still succeeded."""
     now = timezone.now()
     with transaction.atomic():
         changed = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
@@ -137,7 +149,8 @@ def succeed_run(run_id: int, metrics: dict, artifacts: list[Artifact]) -> bool:
             run = Run.objects.get(pk=run_id)
             broadcast(run.project_id, "run.updated", run_payload(run))
     if changed:
-        job_event("run", run_id, "succeeded", artifacts=len(artifacts))
+        unverified = ",".join(sorted(a.name for a in artifacts if not a.verified)) or "none"
+        job_event("run", run_id, "succeeded", artifacts=len(artifacts), unverified=unverified)
     return bool(changed)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from rest_framework import serializers
 
 from annotator.access import project_page
 from annotator.ids import parse_id
 from annotator.models import Project, Role
 from annotator.permissions import Action, role_allows
-from training import reaper
-from training.hyperparameters import validated
+from training import base_runs, reaper
+from training.hyperparameters import CLASSIFIER_ONLY, HyperParametersSerializer, validated
 from training.models import Run, RunKind
 from training.preflight import default_kind
 
@@ -27,21 +28,61 @@ def run_list(request: HttpRequest, project: Project, role: Role) -> HttpResponse
     context = {
         "project": project,
         "role": role,
-        "runs": Run.objects.filter(project=project).select_related("created_by")[:200],
+        "runs": _with_shown_step(Run.objects.filter(project=project).select_related("created_by")[:200]),
         "can_train": role_allows(role, Action.TRAIN, project),
         "kind": kind,
         "kinds": RunKind.choices,
         "base": base,
-        "params": base.hyperparameters if base else validated(kind, {}),
+        # Warm start: the newest compatible run is pre-selected, so the settings are its defaults.
+        "base_runs": (offered := base_runs.offered(project, kind)),
+        "params": (params := base.hyperparameters if base else validated(kind, {}, _base_params(offered))),
+        "fields": form_fields(params),
     }
     return render(request, "training/run_list.html", context)
+
+
+def _base_params(offered: list[Run]) -> dict | None:
+    return offered[0].hyperparameters if offered else None
+
+
+def _with_shown_step(runs) -> list[Run]:
+    """A phase's last epoch may overrun its estimated total: the list never shows 1281 / 1241."""
+    runs = list(runs)
+    for run in runs:
+        progress = run.progress or {}
+        run.shown_step = min(progress.get("step") or 0, progress.get("total_steps") or 0)
+    return runs
+
+
+# Settings a detector refuses (training.hyperparameters.validate); the form hides them for detectors.
+CLASSIFIER_FIELDS = ("fine_tune_epochs", *CLASSIFIER_ONLY)
+
+
+def form_fields(params: dict) -> list[dict]:
+    """The Train form's inputs, from the hyper-parameters serializer: its labels, help texts and bounds
+    are the ones the API validates with, so the form can never offer what the API refuses."""
+    fields = []
+    for name, field in HyperParametersSerializer().fields.items():
+        spec = {"name": name, "label": field.label or name, "help": field.help_text or "", "value": params.get(name),
+                "classifier_only": name in CLASSIFIER_FIELDS}  # fmt: skip
+        if isinstance(field, serializers.BooleanField):
+            spec["type"] = "checkbox"
+        elif isinstance(field, serializers.ChoiceField):
+            spec.update(type="select", choices=list(field.choices))
+        else:
+            integer = isinstance(field, serializers.IntegerField)
+            step = 32 if name == "input_size" else 1 if integer else "any"
+            spec.update(type="number", min=field.min_value, max=field.max_value, step=step,
+                        numeric="int" if integer else "float")  # fmt: skip
+        fields.append(spec)
+    return fields
 
 
 @project_page({"GET": Action.VIEW})
 def run_detail(request: HttpRequest, project: Project, role: Role, run_id: int) -> HttpResponse:
     reaper.reap(project)
     run = get_object_or_404(Run.objects.filter(project=project).select_related("created_by"), pk=run_id)
-    artifacts = list(run.artifacts.all())
+    artifacts = list(run.offered_artifacts)
     context = {
         "project": project,
         "run": run,
@@ -51,7 +92,8 @@ def run_detail(request: HttpRequest, project: Project, role: Role, run_id: int) 
         "web_model_url": _web_model_url(run, artifacts),
         "predictions": [a for a in artifacts if a.name.startswith("prediction_")],
         "matrix": _confusion_rows(run.metrics),
-        "per_class": sorted(_per_class(run).items()),
+        "metric_name": "mAP@0.5" if run.kind == RunKind.DETECTION else "accuracy",
+        **_per_class_rows(run.metrics),
     }
     return render(request, "training/run_detail.html", context)
 
@@ -61,6 +103,14 @@ def _web_model_url(run: Run, artifacts: list) -> str | None:
     if not any(a.name == "model_web" for a in artifacts):
         return None
     return reverse("api:run-web-model", args=[run.project_id, run.pk, "model.json"]).removesuffix("model.json")
+
+
+def _per_class_rows(metrics: dict) -> dict:
+    """The per-class table under the bar chart: AP and/or accuracy of every label, in label order."""
+    ap, accuracy = metrics.get("ap_per_class") or {}, metrics.get("per_class_accuracy") or {}
+    labels = metrics.get("labels", [])
+    rows = [{"label": label, "ap": ap.get(label), "accuracy": accuracy.get(label)} for label in labels]
+    return {"per_class_rows": rows, "has_ap": bool(ap), "has_accuracy": bool(accuracy)}
 
 
 def _confusion_rows(metrics: dict) -> list[tuple[str, list[int]]]:

@@ -22,8 +22,8 @@ from django.utils import timezone
 from annotator.events import broadcast
 from annotator.storage import BucketError, project_bucket
 from config.logs import job_event
-from training import cache, services, snapshot
-from training.artifacts import upload_outcome
+from training import base_runs, cache, services, snapshot, weights
+from training.artifacts import upload_checkpoint, upload_outcome
 from training.ml.errors import (
     DatasetError,
     ExportError,
@@ -31,8 +31,9 @@ from training.ml.errors import (
     TrainingCancelled,
     WeightsUnavailable,
 )
+from training.ml.warmstart import WarmStartFailed
 from training.models import Run, RunStatus
-from training.progress import Reporter
+from training.progress import Reporter, finite
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,16 @@ def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
     paths, downloaded = cache.fetch_images(bucket, manifest["images"], settings.ANNOTATOR_TRAINING_CACHE_DIR)
     reporter.log(f"{downloaded} images downloaded, {len(paths) - downloaded} from the cache")
     data = mlrun.training_set(manifest, paths)
-    config = mlrun.make_config(run.kind, run.hyperparameters, len(data.train), settings.ANNOTATOR_BACKBONE_WEIGHTS)
+    warm_start = base_runs.fetch_warm_start(run, work_dir)
+    if warm_start is not None:
+        record = run.metrics["warm_start"]
+        reporter.log(
+            f"starting from run {record['base_run']}: {len(record['reused_labels'])} labels reused, "
+            f"{len(record['new_labels'])} new, {len(record['dropped_labels'])} dropped"
+        )
+    config = mlrun.make_config(
+        run.kind, run.hyperparameters, len(data.train), weights.for_worker(run.hyperparameters["alpha"]), warm_start
+    )
     reporter.phase(f"training on {len(data.train)} samples, validating on {len(data.validation)}")
     outcome = mlrun.run(
         data, config, work_dir, settings.ANNOTATOR_NODE_ROOT,
@@ -89,11 +99,22 @@ def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
     )  # fmt: skip
     if outcome.metrics.get("trained_from_scratch"):
         reporter.log("no pretrained weights were available: the backbone trained from scratch, as allowed")
+    for name, reason in outcome.metrics["export_failures"].items():
+        reporter.log(f"{name} could not be built and is not offered: {reason}")
+    for name, check in outcome.metrics["verification"].items():
+        if not check["ok"]:
+            reporter.log(f"{name} is offered unverified: {check['error']}")
     reporter.phase("uploading")
     metrics = finite(outcome.metrics)
+    if run.metrics.get("warm_start"):
+        metrics["warm_start"] = run.metrics["warm_start"]
     report = {"metrics": metrics, "history": finite(outcome.history), "hyperparameters": run.hyperparameters,
               "snapshot": {"key": run.snapshot_key, "sha256": run.snapshot_sha256}}  # fmt: skip
-    artifacts = upload_outcome(run, bucket, outcome.exports, outcome.predictions, json.dumps(report, indent=2))
+    artifacts = upload_outcome(
+        run, bucket, outcome.exports, outcome.predictions, json.dumps(report, indent=2), metrics["verification"]
+    )
+    if outcome.checkpoint is not None:
+        artifacts.append(upload_checkpoint(run, bucket, outcome.checkpoint))
     if reporter.should_cancel():
         raise TrainingCancelled("cancelled while uploading")
     reporter.log("done")
@@ -102,24 +123,17 @@ def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
         services.discard_uploads(run)
 
 
-def finite(value: object) -> object:
-    """JSON-safe figures: NaN and infinities become null (PostgreSQL's jsonb refuses them)."""
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {str(k): finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
-    return value
-
-
 def explain(exc: Exception) -> str:
     """The error text a person reads on the run page: what happened and what to do."""
+    if isinstance(exc, base_runs.BaseRunRefused):
+        return str(exc)
+    if isinstance(exc, WarmStartFailed):
+        return f"The weights of the run this one starts from could not be used: {exc}. Start a new run from ImageNet."
     if isinstance(exc, WeightsUnavailable):
         return (
-            f"No pretrained backbone weights on the worker ({exc}). Set ANNOTATOR_BACKBONE_WEIGHTS to a "
-            "MobileNetV2 .h5 file matching the run's alpha, give the worker internet access, or re-run "
-            "with allow_scratch (much weaker models)."
+            f"No pretrained backbone weights on the worker ({exc}). Run `manage.py fetchweights` on the "
+            "worker (with --from FILE without internet), set ANNOTATOR_BACKBONE_WEIGHTS to a MobileNetV2 .h5 "
+            "file matching the run's alpha, or re-run with allow_scratch (much weaker models)."
         )
     if isinstance(exc, DatasetError):
         return f"The dataset snapshot could not be used: {exc}. Fix the images listed and start a new run."
@@ -127,8 +141,7 @@ def explain(exc: Exception) -> str:
         return f"{exc} Start a new run to train on the current data."
     if isinstance(exc, BucketError):
         return f"The worker could not use the bucket: {exc}"
-    if isinstance(exc, ExportVerificationFailed):
-        return f"An exported model did not load back correctly, so nothing is offered: {exc}"
-    if isinstance(exc, ExportError):
-        return f"Exporting the model failed: {exc}"
+    if isinstance(exc, ExportVerificationFailed | ExportError):
+        # Only the SavedModel's failure ends a run: the other formats are offered unverified or named.
+        return f"The trained model could not be saved, so nothing is offered: {exc}"
     return f"The worker failed unexpectedly ({type(exc).__name__}: {exc}). The run's log has details."

@@ -1,51 +1,152 @@
-// One run, live: status, progress bar and ETA, loss chart, log; cancel. Reloads once the run
-// ends so the server renders the evaluation, predictions and downloads.
+// One run, live: status badge, progress bar and ETA, learning curves (loss and the validation
+// metric against step), log; cancel. Once finished: per-class AP bars, precision-recall curves
+// and the confusion matrix as a heat map. Reloads once the run ends so the server renders the
+// evaluation, predictions and downloads.
+//
+// Charts are Chart.js on canvases (the CSP allows no inline styles or scripts; Chart.js sizes its
+// canvas through the CSSOM, which the CSP permits). Every chart has a caption, and a text summary
+// as its accessible name; the figures themselves are in tables next to it.
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+} from "chart.js";
 import { api } from "./lib/api";
 import { $ } from "./lib/dom";
 import { ACTIVE, formatEta, followRuns } from "./lib/runevents";
 
+Chart.register(BarController, BarElement, CategoryScale, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip);
+Chart.defaults.animation = false; // live updates redraw at once; nothing to wait for in tests either
+Chart.defaults.maintainAspectRatio = false;
+
+type Point = [number, number];
+type Metrics = Record<string, any>;
+
 const root = $("#run");
 const runApi = root.dataset.api!;
 const runId = Number(root.dataset.runId);
-let curve: number[][] = [];
+const metricName = root.dataset.metricName || "validation metric";
+const STATUS_NAMES: Record<string, string> = {
+  queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled",
+};
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"];
+const colour = (i: number) => PALETTE[i % PALETTE.length];
 
-function drawLoss(canvas: HTMLCanvasElement, points: number[][]) {
-  const ctx = canvas.getContext("2d")!;
-  const { width, height } = canvas;
-  const pad = 36;
-  ctx.clearRect(0, 0, width, height);
-  ctx.strokeStyle = "#e2e5ea";
-  ctx.strokeRect(pad, 8, width - pad - 8, height - pad - 8);
-  if (points.length < 2) {
-    ctx.fillStyle = "#6b7280";
-    ctx.fillText("The loss curve appears once training reports steps.", pad + 8, height / 2);
-    return;
-  }
-  const steps = points.map((p) => p[0]);
-  const losses = points.map((p) => p[1]);
-  const [x0, x1] = [Math.min(...steps), Math.max(...steps)];
-  const [y0, y1] = [Math.min(...losses), Math.max(...losses)];
-  const x = (s: number) => pad + ((s - x0) / Math.max(x1 - x0, 1)) * (width - pad - 8);
-  const y = (l: number) => 8 + (1 - (l - y0) / Math.max(y1 - y0, 1e-9)) * (height - pad - 16);
-  ctx.fillStyle = "#6b7280";
-  ctx.fillText(y1.toFixed(3), 2, 16);
-  ctx.fillText(y0.toFixed(3), 2, height - pad);
-  ctx.fillText(`step ${x0}`, pad, height - 12);
-  ctx.fillText(`step ${x1}`, width - 80, height - 12);
-  ctx.strokeStyle = "#2563eb";
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  points.forEach(([s, l], i) => (i ? ctx.lineTo(x(s), y(l)) : ctx.moveTo(x(s), y(l))));
-  ctx.stroke();
+let loss: Point[] = [];
+let evals: Point[] = [];
+let progress: Record<string, any> = {};
+
+// --- Learning curves -------------------------------------------------------------------------
+
+const curveCanvas = document.querySelector<HTMLCanvasElement>("#curve-chart");
+const curves = curveCanvas
+  ? new Chart<"line", { x: number; y: number }[]>(curveCanvas, {
+      type: "line",
+      data: {
+        datasets: [
+          { label: "training loss", data: [], yAxisID: "loss", borderColor: colour(0), backgroundColor: colour(0), pointRadius: 0, borderWidth: 2 },
+          { label: metricName, data: [], yAxisID: "metric", borderColor: colour(2), backgroundColor: colour(2), pointRadius: 3, borderWidth: 2 },
+          { label: "best checkpoint", data: [], yAxisID: "metric", borderColor: colour(4), backgroundColor: colour(4), pointRadius: 7, pointStyle: "star", showLine: false },
+        ],
+      },
+      options: {
+        parsing: false,
+        normalized: true,
+        interaction: { mode: "nearest", intersect: false },
+        scales: {
+          x: { type: "linear", title: { display: true, text: "step" }, ticks: { precision: 0 } },
+          loss: { type: "linear", position: "left", title: { display: true, text: "loss" } },
+          metric: { type: "linear", position: "right", min: 0, max: 1, title: { display: true, text: metricName }, grid: { drawOnChartArea: false } },
+        },
+      },
+    })
+  : null;
+
+function best(): Point | null {
+  return evals.reduce<Point | null>((top, p) => (top === null || p[1] > top[1] ? p : top), null);
 }
 
-function showProgress(status: string, progress: any) {
-  const p = progress ?? {};
-  const fraction = p.total_steps ? p.step / p.total_steps : status === "succeeded" ? 1 : 0;
-  $("#progress-bar").style.width = `${Math.round(fraction * 100)}%`;
+function drawCurves() {
+  if (!curves) return;
+  curves.data.datasets[0].data = loss.map(([x, y]) => ({ x, y }));
+  curves.data.datasets[1].data = evals.map(([x, y]) => ({ x, y }));
+  const top = best();
+  curves.data.datasets[2].data = top ? [{ x: top[0], y: top[1] }] : [];
+  curves.update("none");
+  const summary = curveSummary();
+  $("#curve-summary").textContent = summary;
+  curveCanvas!.setAttribute("aria-label", `Learning curves. ${summary}`);
+}
+
+function curveSummary(): string {
+  if (!loss.length && !evals.length) {
+    return ACTIVE.has(root.dataset.status!) ? "The curves appear once training reports steps." : "This run reported no steps.";
+  }
+  const parts: string[] = [];
+  if (loss.length) {
+    const [step, last] = loss[loss.length - 1];
+    parts.push(`Loss ${last.toFixed(4)} at step ${step} (from ${loss[0][1].toFixed(4)} at step ${loss[0][0]}).`);
+  }
+  const top = best();
+  if (top) {
+    const [step, value] = evals[evals.length - 1];
+    parts.push(`Validation ${metricName} ${value.toFixed(3)} at step ${step}; best ${top[1].toFixed(3)} at step ${top[0]}.`);
+  }
+  return parts.join(" ");
+}
+
+function addRow(table: HTMLTableSectionElement, cells: string[]) {
+  const row = table.insertRow();
+  for (const text of cells) row.insertCell().textContent = text;
+}
+
+function drawEvalTable() {
+  const body = document.querySelector<HTMLTableSectionElement>("#eval-table tbody");
+  if (!body) return;
+  body.replaceChildren();
+  for (const [step, value] of evals) addRow(body, [String(step), value.toFixed(4)]);
+}
+
+// Points arrive by websocket (each progress event re-sends the latest) and by polling (the whole
+// curve): a point is new only past the last step we have.
+function addPoint(curve: Point[], point: Point | null | undefined): boolean {
+  if (!point || (curve.length && point[0] <= curve[curve.length - 1][0])) return false;
+  curve.push([point[0], point[1]]);
+  return true;
+}
+
+// --- Status and progress ---------------------------------------------------------------------
+
+function showStatus(status: string) {
+  const badge = $("#run-status");
+  badge.className = `status status-${status}`;
+  badge.textContent = STATUS_NAMES[status] ?? status;
+  document.querySelector("#cancel-button")?.toggleAttribute("hidden", !ACTIVE.has(status));
+}
+
+function showProgress(status: string, report: Record<string, any> | null) {
+  progress = report ?? {};
+  const p = progress;
+  const total = Number(p.total_steps) || 0;
+  // A phase may report a step past its estimated total (its last, partial epoch): never show that.
+  const step = total ? Math.min(Number(p.step) || 0, total) : 0;
+  const fraction = total ? step / total : status === "succeeded" ? 1 : 0;
+  const bar = $("#progress-bar");
+  bar.style.width = `${Math.round(fraction * 100)}%`;
+  bar.parentElement!.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
   const parts = [p.phase ?? (status === "queued" ? "waiting for a worker" : status)];
-  if (p.total_steps) parts.push(`step ${p.step} of ${p.total_steps}`);
+  if (total) parts.push(`step ${step} of ${total}`);
+  if (p.epoch != null && p.total_epochs) parts.push(`epoch ${p.epoch} of ${p.total_epochs}`);
   if (p.loss != null) parts.push(`loss ${Number(p.loss).toFixed(4)}`);
+  if (p.val_metric != null) parts.push(`${metricName} ${Number(p.val_metric).toFixed(3)}`);
   if (ACTIVE.has(status) && p.eta_seconds != null) parts.push(formatEta(p.eta_seconds));
   $("#progress-text").textContent = parts.join(" · ");
 }
@@ -56,16 +157,82 @@ function ended(status: string) {
 
 async function refresh() {
   const run = await api(runApi);
-  curve = run.loss_curve;
+  showStatus(run.status);
   showProgress(run.status, run.progress);
-  drawLoss($("#loss-chart") as HTMLCanvasElement, curve);
+  loss = (run.loss_curve ?? []).map((p: Point) => [p[0], p[1]]);
+  evals = (run.eval_curve ?? []).map((p: Point) => [p[0], p[1]]);
+  drawCurves();
+  drawEvalTable();
   $("#run-log").textContent = run.log;
+  drawEvaluation(run.metrics ?? {});
   ended(run.status);
 }
 
-for (const bar of document.querySelectorAll<HTMLElement>("[data-fraction]")) {
-  bar.style.width = `${Math.max(0, Math.min(1, Number(bar.dataset.fraction))) * 100}%`;
+// --- Evaluation: per class, precision-recall, confusion --------------------------------------
+
+let evaluationDrawn = false;
+
+function drawEvaluation(metrics: Metrics) {
+  if (evaluationDrawn) return;
+  const labels: string[] = metrics.labels ?? [];
+  const ap: Record<string, number | null> = metrics.ap_per_class ?? {};
+  const accuracy: Record<string, number | null> = metrics.per_class_accuracy ?? {};
+  const perClass = document.querySelector<HTMLCanvasElement>("#per-class-chart");
+  if (perClass && labels.length) {
+    evaluationDrawn = true;
+    const datasets: ChartDataset<"bar">[] = [];
+    const bars = { maxBarThickness: 22, categoryPercentage: 0.7 };
+    if (Object.keys(ap).length) datasets.push({ label: "AP", data: labels.map((l) => ap[l] ?? 0), backgroundColor: colour(0), ...bars });
+    if (Object.keys(accuracy).length) datasets.push({ label: "accuracy", data: labels.map((l) => accuracy[l] ?? 0), backgroundColor: colour(2), ...bars });
+    new Chart(perClass, {
+      type: "bar",
+      data: { labels, datasets },
+      options: { indexAxis: "y", scales: { x: { min: 0, max: 1 } }, plugins: { legend: { display: datasets.length > 1 } } },
+    });
+  }
+  const pr = document.querySelector<HTMLCanvasElement>("#pr-chart");
+  const curvesByLabel: Record<string, { precision: number[]; recall: number[] }> = metrics.pr_curves ?? {};
+  if (pr && Object.keys(curvesByLabel).length) {
+    evaluationDrawn = true;
+    const datasets = Object.entries(curvesByLabel).map(([label, c], i) => ({
+      label: ap[label] != null ? `${label} (AP ${Number(ap[label]).toFixed(3)})` : label,
+      data: c.recall.map((x, k) => ({ x, y: c.precision[k] })),
+      borderColor: colour(i),
+      backgroundColor: colour(i),
+      pointRadius: 0,
+      borderWidth: 2,
+    }));
+    new Chart(pr, {
+      type: "line",
+      data: { datasets },
+      options: {
+        parsing: false,
+        scales: {
+          x: { type: "linear", min: 0, max: 1, title: { display: true, text: "recall" } },
+          y: { type: "linear", min: 0, max: 1, title: { display: true, text: "precision" } },
+        },
+      },
+    });
+  }
+  heatMap();
 }
+
+// The confusion matrix stays a table (its own data table); each cell is shaded by its share of
+// the true class's row, so the diagonal reads at a glance.
+function heatMap() {
+  for (const row of document.querySelectorAll<HTMLTableRowElement>("table.matrix tbody tr")) {
+    const cells = [...row.querySelectorAll<HTMLTableCellElement>("td")];
+    const total = cells.reduce((sum, td) => sum + Number(td.textContent), 0);
+    for (const td of cells) {
+      const share = total ? Number(td.textContent) / total : 0;
+      td.style.backgroundColor = `rgba(37, 99, 235, ${(share * 0.9).toFixed(3)})`;
+      td.classList.toggle("dark", share > 0.5);
+      td.title = `${Math.round(share * 100)} % of this row`;
+    }
+  }
+}
+
+// --- Wiring ----------------------------------------------------------------------------------
 
 document.querySelector("#cancel-button")?.addEventListener("click", async (event) => {
   const button = event.currentTarget as HTMLButtonElement;
@@ -84,12 +251,14 @@ if (ACTIVE.has(root.dataset.status!)) {
   followRuns(root.dataset.projectId!, ({ event, payload }) => {
     if (payload.id !== runId) return;
     if (event === "run.progress") {
-      showProgress("running", payload.progress);
-      if (payload.point) {
-        curve.push(payload.point);
-        drawLoss($("#loss-chart") as HTMLCanvasElement, curve);
-      }
-    } else {
+      showStatus(payload.status ?? "running");
+      showProgress(payload.status ?? "running", payload.progress);
+      const newLoss = addPoint(loss, payload.point);
+      const newEval = addPoint(evals, payload.eval_point);
+      if (newEval) drawEvalTable();
+      if (newLoss || newEval) drawCurves();
+    } else if (payload.status) {
+      showStatus(payload.status);
       ended(payload.status);
     }
   }, refresh);

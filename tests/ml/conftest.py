@@ -75,5 +75,8 @@ def detector_run(tiny_detection, weights, node_root, tmp_path_factory) -> RunRes
 
 @pytest.fixture(scope="session")
 def classifier_run(tiny_classification, weights, node_root, tmp_path_factory) -> RunResult:
-    config = ClassifierConfig(input_size=96, weights=weights, head_epochs=3, batch_size=8, fine_tune_epochs=1)
+    # With flip averaging, so every export check also covers the averaged graph.
+    config = ClassifierConfig(
+        input_size=96, weights=weights, head_epochs=3, batch_size=8, fine_tune_epochs=1, test_time_flip=True
+    )
     return run_training(tiny_classification, config, tmp_path_factory.mktemp("classifier"), node_root)

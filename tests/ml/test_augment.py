@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.ml.augment import augment_detection, crop, flip_horizontal, random_window
+from training.ml.augment import augment_classification, augment_detection, crop, flip_horizontal, random_window, rotate
 from training.ml.config import AugmentConfig
 
 
@@ -87,3 +87,37 @@ def test_random_window_stays_inside_the_image():
         x, y, x2, y2 = random_window(tf.constant([seed, 0]), 0.6).numpy()
         assert 0 <= x < x2 <= 1 + 1e-6 and 0 <= y < y2 <= 1 + 1e-6
         assert x2 - x >= 0.6 - 1e-6 and y2 - y >= 0.6 - 1e-6
+
+
+def test_rotation_turns_pixels_about_the_centre():
+    """A bright dot right of the centre lands where the drawn angle says: a positive angle
+    turns the picture counter-clockwise on screen (y grows downwards)."""
+    image = np.zeros((101, 101, 3), np.float32)
+    image[49:52, 79:82] = 255.0  # 30 px right of the centre (50, 50)
+    seed = tf.constant([7, 8])
+    angle = np.deg2rad(tf.random.stateless_uniform([], seed, minval=-40.0, maxval=40.0).numpy())
+    rotated = rotate(tf.constant(image), seed, 40.0).numpy()
+    y, x = np.unravel_index(rotated[..., 0].argmax(), rotated.shape[:2])
+    assert abs(angle) > np.deg2rad(5)
+    assert abs(x - (50 + 30 * np.cos(angle))) <= 1.5 and abs(y - (50 - 30 * np.sin(angle))) <= 1.5
+
+
+def test_rotation_stays_within_its_range_and_fills_corners_from_the_image():
+    image = tf.fill([64, 64, 3], 200.0)
+    for seed in range(20):
+        rotated = rotate(image, tf.constant([seed, 1]), 15.0).numpy()
+        # Reflected edges, not black wedges, fill the corners that turn into view.
+        np.testing.assert_allclose(rotated, 200.0, atol=1e-3)
+        angle = tf.random.stateless_uniform([], tf.constant([seed, 1]), minval=-15.0, maxval=15.0).numpy()
+        assert -15.0 <= angle <= 15.0
+
+
+def test_classification_rotation_only_adds_to_the_other_draws():
+    """Switching rotation off gives exactly the augmentation of before (own seed stream)."""
+    image = tf.random.stateless_uniform([80, 80, 3], seed=[1, 2]) * 255
+    seed = tf.constant([3, 4])
+    plain = augment_classification(image, seed, AugmentConfig(), 64)
+    no_rotation = augment_classification(image, seed, AugmentConfig(rotation=0.0), 64)
+    rotated = augment_classification(image, seed, AugmentConfig(rotation=20.0), 64)
+    np.testing.assert_array_equal(plain, no_rotation)
+    assert rotated.shape == plain.shape and not np.allclose(rotated, plain)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from training.ml.config import ClassifierConfig
-from training.ml.errors import ExportVerificationFailed
 from training.ml.export import export_saved_model, export_tflite
 from training.ml.pipeline import sample_images
 from training.ml.train import train
@@ -70,8 +69,9 @@ def test_comparisons_catch_differences(detector_run, tiny_detection):
     ref = max(run_saved_model(detector_run.exports.saved_model, images), key=lambda r: r["scores"].max())
     rescored = {**ref, "scores": ref["scores"] * 0.8}
     moved = {**ref, "boxes": ref["boxes"] + np.array([0.2, 0.2, 0.2, 0.2], np.float32)}
-    assert compare_detector(ref, rescored, atol=2e-3)
-    assert compare_detector(ref, moved, atol=2e-3)
+    # The tiny model's scores are low: compare every detection, not only what a client shows.
+    assert compare_detector(ref, rescored, atol=2e-3, score_threshold=0.0)
+    assert compare_detector(ref, moved, atol=2e-3, score_threshold=0.0)
     probabilities = {"probabilities": np.array([[0.7, 0.3]], np.float32)}
     assert compare_classifier(probabilities, {"probabilities": np.array([[0.6, 0.4]], np.float32)}, 1e-3)
 
@@ -87,8 +87,9 @@ def test_a_wrong_tflite_model_fails_verification(classifier_run, tiny_classifica
     shutil.copyfile(tmp_path / "android" / "metadata.json", android / "metadata.json")
     images = sample_images_for(classifier_run, tiny_classification)
     try:
-        with pytest.raises(ExportVerificationFailed, match="model_android"):
-            verify_exports(classifier_run.exports, "classification", 96, images, node_root)
+        report = verify_exports(classifier_run.exports, "classification", 96, images, node_root)
+        assert report["model_android"]["ok"] is False and "probabilities differ" in report["model_android"]["error"]
+        assert report["model_web"]["ok"] and report["model_ios"]["ok"]
     finally:
         shutil.rmtree(android)
         shutil.copytree(tmp_path / "android", android)

@@ -42,10 +42,13 @@ def detector_run(tiny_detection, weights):
 def test_progress_reports_every_step(detector_run):
     result, reports = detector_run
     assert result.trained_from_scratch is False
-    assert [r.step for r in reports] == [1, 2, 3, 4]
+    steps = [r for r in reports if r.eval_point is None]
+    assert [r.step for r in steps] == [1, 2, 3, 4]
     assert all(r.total_steps == 4 and r.phase == "train" for r in reports)
     assert all(r.loss is not None and r.loss > 0 and "heatmap_loss" in r.metrics for r in reports)
     assert reports[-1].eta_seconds == 0 and reports[0].eta_seconds > 0
+    # The last step is always measured: its point is reported, and the curve holds it.
+    assert reports[-1].eval_point == (4, result.eval_curve[-1][1]) and result.metric_name == "map50"
 
 
 def test_cancellation_stops_between_steps(tiny_detection, weights):
@@ -71,10 +74,11 @@ def test_classifier_progress_covers_every_phase(tiny_classification, weights):
         input_size=64, weights=weights, head_epochs=2, batch_size=8, feature_augment_copies=1, fine_tune_epochs=1
     )
     train(tiny_classification, config, on_progress=reports.append)
-    phases = [r.phase for r in reports]
+    steps = [r for r in reports if r.eval_point is None]
+    phases = [r.phase for r in steps]
     assert list(dict.fromkeys(phases)) == ["features", "head", "fine_tune"]
     assert phases.count("fine_tune") == 2  # 16 crops in batches of 8
-    assert [r.step for r in reports] == list(range(1, reports[-1].total_steps + 1))
+    assert [r.step for r in steps] == list(range(1, reports[-1].total_steps + 1))
 
 
 def test_same_seed_gives_the_same_run(tiny_detection, weights, detector_run):

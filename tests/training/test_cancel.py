@@ -39,6 +39,7 @@ class _Step:
     def __init__(self, step: int) -> None:
         self.phase, self.step, self.total_steps, self.epoch, self.total_epochs = "head", step, 100, 1, 1
         self.loss, self.metrics, self.eta_seconds = 1.0 / step, {}, 3.0
+        self.phase_rate, self.val_metric, self.eval_point = None, None, None
 
 
 @pytest.mark.django_db

@@ -1,28 +1,46 @@
-"""The run page's "Try it" panel: model_web/ served file by file, and the SavedModel's answer.
+"""Models for people and programs: the run page's "Try it" panel (model_web/ file by file, the
+SavedModel's answer) and the model zips by stable URL, the latest or a given run's.
 
-Both need the `download` action, like the zips they are read from.
+All need the `download` action, like the artifacts they are read from. `models/latest/` only ever
+answers a model whose export passed its check in its own runtime (`Artifact.verified`), so an app
+or a CI job fetching it never gets one that failed; a run named by id answers what it has, with
+`X-Annotator-Verified` saying whether it passed.
 """
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from annotator.api.errors import ApiError
 from annotator.api.schema import ErrorSerializer, errors
+from annotator.api.views import ProjectScopedMixin
 from annotator.ids import MAX_ID
 from annotator.permissions import Action
 from annotator.storage import project_bucket
 from annotator.uploads import UploadRejected
 from training import serving
 from training.api.views import _RunView
+from training.artifacts import DOWNLOADABLE_MODELS, latest_model
+from training.models import Artifact, RunStatus
 
 NO_TF = OpenApiResponse(ErrorSerializer, description="This server has no TensorFlow to run the SavedModel.")
+MODEL_NAME = OpenApiParameter(
+    "name", str, OpenApiParameter.PATH, enum=DOWNLOADABLE_MODELS,
+    description="model (SavedModel), model_web (TF.js), model_android (TFLite), model_ios (Core ML), models (all)",
+)  # fmt: skip
+MODEL_ZIP = {
+    (200, "application/zip"): OpenApiResponse(bytes, description="The zip; `X-Annotator-Run` names the run."),
+    302: OpenApiResponse(description="On S3: a presigned link to the zip."),
+    **errors(502),
+}
 
 
 class PredictRequestSerializer(serializers.Serializer):
@@ -101,3 +119,61 @@ class PredictView(_RunView):
         except UploadRejected as exc:
             raise ApiError(exc.code, str(exc)) from None
         return Response(answer)
+
+
+def _model_name(name: str) -> str:
+    if name not in DOWNLOADABLE_MODELS:
+        raise ApiError("unknown_model", f"No model called {name!r}; use one of {', '.join(DOWNLOADABLE_MODELS)}.", 404)
+    return name
+
+
+def model_zip_response(artifact: Artifact) -> HttpResponse:
+    """The zip itself (local storage) or a presigned link (S3), saying which run it came from."""
+    run = artifact.run
+    bucket = project_bucket(run.project)
+    url = bucket.presigned_url(artifact.key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)
+    if url:
+        response: HttpResponse = HttpResponseRedirect(url)
+    else:
+        filename = f"run-{run.pk}-{artifact.filename}"
+        response = FileResponse(bucket.open(artifact.key), content_type=artifact.content_type, as_attachment=True,
+                                filename=filename)  # fmt: skip
+        response["ETag"] = f'"{artifact.sha256}"'
+    # "latest" moves on with every run: caches must ask again; the run header says what this was.
+    response["Cache-Control"] = "private, no-cache"
+    response["X-Annotator-Run"] = str(run.pk)
+    response["X-Annotator-Verified"] = "true" if artifact.verified else "false"
+    response["X-Annotator-SHA256"] = artifact.sha256
+    return response
+
+
+class LatestModelView(ProjectScopedMixin, APIView):
+    """The newest succeeded run's model in one format, verified in its runtime: for apps and CI."""
+
+    actions = {"GET": Action.DOWNLOAD}
+
+    @extend_schema(operation_id="models_latest", parameters=[MODEL_NAME], responses=MODEL_ZIP)
+    def get(self, request: Request, project_id: int, name: str) -> HttpResponse:
+        artifact = latest_model(self.project, _model_name(name))
+        if artifact is None:
+            raise ApiError(
+                "no_model",
+                f"This project has no succeeded run with a verified {name}.zip yet; train one (or wait for the "
+                "running one) and ask again.",
+                404,
+            )
+        return model_zip_response(artifact)
+
+
+class RunModelView(_RunView):
+    """A given run's model in one format, by the same URL shape as the latest one."""
+
+    actions = {"GET": Action.DOWNLOAD}
+
+    @extend_schema(operation_id="models_by_run", parameters=[MODEL_NAME], responses=MODEL_ZIP)
+    def get(self, request: Request, project_id: int, run_id: int, name: str) -> HttpResponse:
+        run = self.get_run(run_id)
+        artifact = run.artifacts.select_related("run").filter(name=_model_name(name)).first()
+        if run.status != RunStatus.SUCCEEDED or artifact is None:
+            raise ApiError("no_model", f"Run {run.pk} has no {name}.zip (it is {run.status}).", 404)
+        return model_zip_response(artifact)

@@ -17,4 +17,7 @@ urlpatterns = [
     path(R + "artifacts/<slug:name>/", views.ArtifactDownloadView.as_view(), name="run-artifact"),
     path(R + "web-model/<str:filename>", model_views.WebModelFileView.as_view(), name="run-web-model"),
     path(R + "predict/", model_views.PredictView.as_view(), name="run-predict"),
+    # Stable URLs for apps and scripts: `latest` or a run id, then `<format>.zip`.
+    path(P + "models/latest/<slug:name>.zip", model_views.LatestModelView.as_view(), name="model-latest"),
+    path(P + "models/<id:run_id>/<slug:name>.zip", model_views.RunModelView.as_view(), name="model-by-run"),
 ]

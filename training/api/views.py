@@ -19,20 +19,30 @@ from annotator.api.errors import ApiError, error_response
 from annotator.api.pagination import IdCursorPagination
 from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
+from annotator.ids import parse_id
 from annotator.models import Project
 from annotator.permissions import Action
 from annotator.storage import project_bucket
-from training import reaper, services
+from training import base_runs, reaper, services
 from training.api.serializers import (
     ArtifactSerializer,
+    BaseRunSerializer,
     PreflightSerializer,
     RunCreateSerializer,
+    RunDefaultsSerializer,
     RunDetailSerializer,
     RunSerializer,
 )
-from training.hyperparameters import HyperParametersSerializer
+from training.hyperparameters import ALPHAS, HyperParametersSerializer, validated
 from training.models import Run, RunKind, RunStatus
 from training.preflight import default_kind, run_preflight
+
+BASE_RUN_QUERY = (
+    "The run to warm-start from (an id), or `none` for ImageNet; omitted: the newest compatible run, if any."
+)
+
+
+WARM_START_QUERY = "true: the run starts from an earlier run's weights, so no ImageNet weights are needed."
 
 
 class NewestFirst(IdCursorPagination):
@@ -74,8 +84,11 @@ class RunListView(ProjectScopedMixin, generics.GenericAPIView):
         serializer = RunCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         kind = _kind(self.project, serializer.validated_data.get("kind"))
+        data = serializer.validated_data
         try:
-            run = services.create_run(self.project, request.user, kind, serializer.validated_data["hyperparameters"])
+            run = services.create_run(self.project, request.user, kind, data["hyperparameters"], data.get("base_run"))
+        except base_runs.BaseRunRefused as exc:
+            raise ApiError(exc.code, str(exc)) from None
         except services.PreflightFailed as exc:
             check = exc.preflight.to_dict()
             return error_response(
@@ -90,22 +103,57 @@ class PreflightView(ProjectScopedMixin, APIView):
 
     actions = {"GET": Action.TRAIN}
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values)], responses=PreflightSerializer)
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values),
+                               OpenApiParameter("alpha", float, enum=ALPHAS, description="backbone width to check"),
+                               OpenApiParameter("allow_scratch", bool),
+                               OpenApiParameter("warm_start", bool, description=WARM_START_QUERY)],
+                   responses=PreflightSerializer)  # fmt: skip
     def get(self, request: Request, project_id: int) -> Response:
         kind = _kind(self.project, request.query_params.get("kind"))
-        return Response(run_preflight(self.project, kind).to_dict())
+        query = request.query_params
+        params = validated(kind, {name: query[name] for name in ("alpha", "allow_scratch") if name in query})
+        warm_start = query.get("warm_start", "false")
+        if warm_start not in ("true", "false"):
+            raise ApiError("invalid_warm_start", "warm_start is true or false.")
+        check = run_preflight(self.project, kind, params["alpha"], params["allow_scratch"], warm_start == "true")
+        return Response(check.to_dict())
 
 
 class HyperParametersView(ProjectScopedMixin, APIView):
-    """The defaults a run of `kind` gets for every hyper-parameter it is not given."""
+    """The defaults a run of `kind` gets for every hyper-parameter it is not given, and the
+    earlier runs it can warm-start from: by default the newest compatible one, whose
+    architecture and shorter schedule the defaults then follow."""
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values)],
-                   responses={200: HyperParametersSerializer})  # fmt: skip
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RunKind.values),
+                               OpenApiParameter("base_run", str, description=BASE_RUN_QUERY)],
+                   responses={200: RunDefaultsSerializer})  # fmt: skip
     def get(self, request: Request, project_id: int) -> Response:
         kind = _kind(self.project, request.query_params.get("kind"))
-        serializer = HyperParametersSerializer(data={}, context={"kind": kind})
+        offered = base_runs.offered(self.project, kind)
+        base = self._base(kind, request.query_params.get("base_run"), offered)
+        serializer = HyperParametersSerializer(
+            data={}, context={"kind": kind, "base": base.hyperparameters if base else None}
+        )
         serializer.is_valid(raise_exception=True)
-        return Response(serializer.validated_data)
+        answer = {
+            **serializer.validated_data,
+            "base_run": base.pk if base else None,
+            "base_runs": BaseRunSerializer(offered, many=True).data,
+        }
+        return Response(answer)
+
+    def _base(self, kind: str, value: str | None, offered: list[Run]) -> Run | None:
+        if value is None:
+            return offered[0] if offered else None
+        if value == "none":
+            return None
+        base_run_id = parse_id(value)
+        if base_run_id is None:
+            raise ApiError("invalid_base_run", "base_run is a run id, or none to start from ImageNet.")
+        try:
+            return base_runs.base_run_for(self.project, kind, base_run_id)
+        except base_runs.BaseRunRefused as exc:
+            raise ApiError(exc.code, str(exc)) from None
 
 
 class _RunView(ProjectScopedMixin, APIView):
@@ -139,7 +187,7 @@ class ArtifactListView(_RunView):
 
     @extend_schema(responses=ArtifactSerializer(many=True))
     def get(self, request: Request, project_id: int, run_id: int) -> Response:
-        artifacts = self.get_run(run_id).artifacts.select_related("run")
+        artifacts = self.get_run(run_id).offered_artifacts.select_related("run")
         return Response(ArtifactSerializer(artifacts, many=True).data)
 
 

@@ -89,8 +89,33 @@ def augment_detection(
     return image, boxes, labels
 
 
+def rotate(image: tf.Tensor, seed: tf.Tensor, max_degrees: float) -> tf.Tensor:
+    """Rotate about the centre by a uniform angle in ``±max_degrees`` (positive: counter-
+    clockwise on screen); the corners that come into view mirror the image's edge (a black
+    wedge would be a cue the real data lacks)."""
+    angle = tf.random.stateless_uniform([], seed, minval=-max_degrees, maxval=max_degrees) * (3.141592653589793 / 180.0)
+    height, width = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    # Output pixel (x, y) samples the input at R(-angle) about the centre.
+    transform = tf.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
+    rotated = tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[None],
+        transforms=transform[None],
+        output_shape=tf.shape(image)[:2],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )
+    return rotated[0]
+
+
 def augment_classification(image: tf.Tensor, seed: tf.Tensor, config: AugmentConfig, output_size: int) -> tf.Tensor:
-    """Detection augmentation without boxes: the same flips, crops and colours."""
+    """Detection augmentation without boxes (the same flips, crops and colours), then an
+    optional small rotation: a class label, unlike a box, stays true of a rotated image."""
     empty = tf.zeros([0, 4], tf.float32)
     image, _, _ = augment_detection(image, empty, tf.zeros([0], tf.int32), seed, config, output_size)
+    if config.rotation:
+        # A seed of its own, so that switching rotation on leaves the other draws unchanged.
+        image = rotate(image, tf.random.experimental.stateless_fold_in(seed, 1), config.rotation)
     return image

@@ -4,7 +4,7 @@ sample pictures of predictions for the run page."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +19,20 @@ ALL_POINTS = "all_points"  # VOC 2010+ area under the monotone precision envelop
 COCO_101 = "coco_101"  # COCO's mean precision at 101 recall thresholds
 
 
+CURVE_POINTS = 101  # at most this many points per precision-recall curve
+
+# {label: {"precision": [...], "recall": [...]}}; a label without examples here has none.
+PRCurves = dict[str, dict[str, list[float]]]
+
+
 @dataclass(frozen=True)
 class ClassificationReport:
     accuracy: float
     confusion_matrix: list[list[int]]  # rows: true label, columns: predicted label
     per_class_accuracy: dict[str, float | None]
+    # One-vs-rest from the probabilities (absent when only the predicted labels were given).
+    ap_per_class: dict[str, float | None] = field(default_factory=dict)
+    pr_curves: PRCurves = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -35,18 +44,51 @@ class DetectionReport:
     ap_per_class: dict[str, float | None]  # None: the class has no ground truth here
     iou_threshold: float
     images: int
+    pr_curves: PRCurves = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def classification_report(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> ClassificationReport:
+def classification_report(
+    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str], probabilities: np.ndarray | None = None
+) -> ClassificationReport:
     matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
     np.add.at(matrix, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
     totals = matrix.sum(axis=1)
     per_class = {name: (float(matrix[i, i] / totals[i]) if totals[i] else None) for i, name in enumerate(labels)}
     accuracy = float(np.trace(matrix) / max(matrix.sum(), 1))
-    return ClassificationReport(accuracy, matrix.tolist(), per_class)
+    ap, curves = {}, {}
+    if probabilities is not None:
+        truth = np.asarray(y_true, int)
+        for c, name in enumerate(labels):
+            positives = int((truth == c).sum())
+            if not positives:
+                ap[name] = None
+                continue
+            order = np.argsort(-np.asarray(probabilities)[:, c], kind="mergesort")
+            hits = (truth[order] == c).astype(float)
+            recall, precision = _recall_precision(hits, positives)
+            ap[name] = average_precision(recall, precision)
+            curves[name] = pr_curve(recall, precision)
+    return ClassificationReport(accuracy, matrix.tolist(), per_class, ap, curves)
+
+
+def _recall_precision(hits: np.ndarray, positives: int) -> tuple[np.ndarray, np.ndarray]:
+    """Recall and precision after each of ``hits`` (1 = true positive), best score first."""
+    cum_tp, cum_fp = np.cumsum(hits), np.cumsum(1.0 - hits)
+    return cum_tp / positives, cum_tp / np.maximum(cum_tp + cum_fp, np.finfo(float).eps)
+
+
+def pr_curve(recall: np.ndarray, precision: np.ndarray, points: int = CURVE_POINTS) -> dict[str, list[float]]:
+    """The curve at no more than ``points`` evenly spaced ranks (the last one included)."""
+    if not len(recall):
+        return {"precision": [], "recall": []}
+    index = np.unique(np.linspace(0, len(recall) - 1, min(points, len(recall))).round().astype(int))
+    return {
+        "precision": [round(float(v), 4) for v in np.asarray(precision)[index]],
+        "recall": [round(float(v), 4) for v in np.asarray(recall)[index]],
+    }
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -98,6 +140,7 @@ def detection_report(
     """Per-class AP over images. ``ground_truth[i] = (boxes [N, 4], classes [N])`` and
     ``detections[i] = (boxes [M, 4], classes [M], scores [M])``, boxes as x, y, x2, y2."""
     ap: dict[str, float | None] = {}
+    curves: PRCurves = {}
     for c, name in enumerate(labels):
         hits, all_scores, positives = [], [], 0
         for (gt_boxes, gt_cls), (boxes, cls, scores) in zip(ground_truth, detections, strict=True):
@@ -113,31 +156,40 @@ def detection_report(
         scores = np.concatenate(all_scores)
         order = np.argsort(-scores, kind="mergesort")
         tp = np.concatenate(hits)[order].astype(float)
-        cum_tp, cum_fp = np.cumsum(tp), np.cumsum(1.0 - tp)
-        recall = cum_tp / positives
-        precision = cum_tp / np.maximum(cum_tp + cum_fp, np.finfo(float).eps)
+        recall, precision = _recall_precision(tp, positives)
         ap[name] = average_precision(recall, precision, interpolation) if len(tp) else 0.0
+        curves[name] = pr_curve(recall, precision)
     scored = [v for v in ap.values() if v is not None]
-    return DetectionReport(float(np.mean(scored)) if scored else 0.0, ap, iou_threshold, len(ground_truth))
+    return DetectionReport(float(np.mean(scored)) if scored else 0.0, ap, iou_threshold, len(ground_truth), curves)
 
 
-def _detections(outputs: dict[str, tf.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def detections(outputs: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serving outputs (batch 1, y/x order, padded) to valid x, y, x2, y2 boxes."""
-    count = int(outputs["num_detections"].numpy()[0])
-    yxyx = outputs["boxes"].numpy()[0, :count]
+    outputs = {k: np.asarray(v) for k, v in outputs.items()}
+    count = int(outputs["num_detections"].reshape(-1)[0])
+    yxyx = outputs["boxes"][0, :count]
     return (
         yxyx[:, [1, 0, 3, 2]],
-        outputs["classes"].numpy()[0, :count].astype(int),
-        outputs["scores"].numpy()[0, :count],
+        outputs["classes"][0, :count].round().astype(int),
+        outputs["scores"][0, :count],
     )
+
+
+def ground_truth(samples: Sequence[Sample]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(boxes [N, 4] as x, y, x2, y2, classes [N])`` of every detection sample."""
+    return [
+        (np.array([[b.x, b.y, b.x2, b.y2] for b in s.boxes]).reshape(-1, 4), np.array([b.label for b in s.boxes]))
+        for s in samples
+    ]
 
 
 def evaluate_classifier(
     serve: ServeFn, samples: Sequence[Sample], labels: Sequence[str], input_size: int
 ) -> ClassificationReport:
     images = pipelines.classification_images(samples, input_size, cache=False)
-    predicted = [int(np.argmax(serve(image[None])["probabilities"].numpy()[0])) for image, _ in images]
-    return classification_report([s.label for s in samples], predicted, labels)
+    probabilities = np.array([serve(image[None])["probabilities"].numpy()[0] for image, _ in images])
+    predicted = probabilities.argmax(-1) if len(probabilities) else []
+    return classification_report([s.label for s in samples], predicted, labels, probabilities)
 
 
 def evaluate_detector(
@@ -148,11 +200,8 @@ def evaluate_detector(
     iou_threshold: float = 0.5,
 ) -> DetectionReport:
     images = pipelines.detection_images(samples, input_size, cache=False)
-    detections = [_detections(serve(image[None])) for image, _, _ in images]
-    ground_truth = [
-        (np.array([[b.x, b.y, b.x2, b.y2] for b in s.boxes]), np.array([b.label for b in s.boxes])) for s in samples
-    ]
-    return detection_report(ground_truth, detections, labels, iou_threshold)
+    found = [detections(serve(image[None])) for image, _, _ in images]
+    return detection_report(ground_truth(samples), found, labels, iou_threshold)
 
 
 def draw_predictions(
@@ -181,7 +230,7 @@ def draw_predictions(
             best = int(np.argmax(probabilities))
             draw.text((4, 4), f"{labels[best]} {probabilities[best]:.2f}", fill=(255, 255, 0))
         else:
-            for box, cls, score in zip(*_detections(outputs), strict=True):
+            for box, cls, score in zip(*detections(outputs), strict=True):
                 if score < min_score:
                     continue
                 x, y, x2, y2 = (box * input_size).tolist()

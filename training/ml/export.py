@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -52,13 +52,19 @@ class ExportPaths:
     web: Path
     android: Path
     ios: Path
+    # Formats that could not be built, with the reason; their folders do not exist.
+    failures: dict[str, str] = field(default_factory=dict)
 
     def all(self) -> dict[str, Path]:
-        return {SAVED_MODEL: self.saved_model, WEB: self.web, ANDROID: self.android, IOS: self.ios}
+        """The folders that were built, by format name."""
+        paths = {SAVED_MODEL: self.saved_model, WEB: self.web, ANDROID: self.android, IOS: self.ios}
+        return {name: path for name, path in paths.items() if name not in self.failures}
 
 
 def export_all(result: TrainResult, out_dir: str | Path) -> ExportPaths:
-    """Export every format under ``out_dir``; any failure raises ExportError."""
+    """Export every format under ``out_dir``. The SavedModel is the source of every other
+    format, so its failure raises ExportError; another format's failure is recorded in
+    ``failures`` (its folder removed) and the others are still built."""
     out_dir = Path(out_dir)
     paths = ExportPaths(*(out_dir / name for name in (SAVED_MODEL, WEB, ANDROID, IOS)))
     steps = (
@@ -68,13 +74,17 @@ def export_all(result: TrainResult, out_dir: str | Path) -> ExportPaths:
         (IOS, lambda: export_coreml(paths.saved_model, paths.ios, result)),
     )
     for name, step in steps:
+        directory = paths.all()[name]
         try:
             extra = step() or {}
-        except ExportError:
-            raise
         except Exception as error:
-            raise ExportError(f"{name}: {error}") from error
-        _write_sidecars(result, paths.all()[name], name, extra)
+            message = str(error) if isinstance(error, ExportError) else f"{name}: {type(error).__name__}: {error}"
+            if name == SAVED_MODEL:
+                raise ExportError(message) from error
+            paths.failures[name] = message[:2000]
+            shutil.rmtree(directory, ignore_errors=True)
+            continue
+        _write_sidecars(result, directory, name, extra)
     return paths
 
 

@@ -1,7 +1,8 @@
 """The serving function shared by evaluation and every export format.
 
-Preprocessing (inside the Keras model) and, for detectors, box decoding and NMS live here,
-so evaluation measures exactly what clients will run and every client sends raw pixels.
+Preprocessing (inside the Keras model), a classifier's test-time flip averaging and, for
+detectors, box decoding and NMS live here, so evaluation measures exactly what clients will
+run and every client sends raw pixels.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ class InferenceModule(tf.Module):
         self.serve = tf.function(self._serve, input_signature=[spec])
 
     def _serve(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
-        outputs = self.model(image, training=False)
         if self.kind == CLASSIFICATION:
-            return {"probabilities": outputs}
+            return {"probabilities": self._classify(image)}
+        outputs = self.model(image, training=False)
         config = self.config
         return decode(
             outputs["heatmap"],
@@ -42,6 +43,14 @@ class InferenceModule(tf.Module):
             score_threshold=config.score_threshold,
             iou_threshold=config.iou_threshold,
         )
+
+    def _classify(self, image: tf.Tensor) -> tf.Tensor:
+        """Softmax probabilities; with ``test_time_flip``, the mean over the image and its
+        mirror, computed as one batch of two so every runtime runs the network once."""
+        if not self.config.test_time_flip:
+            return self.model(image, training=False)
+        pair = tf.concat([image, tf.reverse(image, axis=[2])], axis=0)
+        return tf.reduce_mean(self.model(pair, training=False), axis=0, keepdims=True)
 
 
 def output_names(kind: str) -> tuple[str, ...]:

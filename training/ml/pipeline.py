@@ -1,7 +1,10 @@
 """One call for the worker: train, evaluate, draw samples, export, verify.
 
-A run only counts as succeeded when this returns; any failure raises an ``MLError``
-subclass (or the underlying error) for the worker to record on the run.
+A run counts as succeeded when this returns: training, the SavedModel and the evaluation
+worked (a failure there raises an ``MLError`` subclass, or the underlying error, for the
+worker to record). The other formats never throw the run away: one that could not be built
+is named in ``exports.failures``, one whose check failed has ``verification[name]["ok"]``
+false with the reason, and both are the caller's to report.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .inference import InferenceModule
 from .loop import CancelFn, ProgressFn
 from .train import train
 from .verify import verify_exports
+from .warmstart import save_checkpoint
 
 
 @dataclass
@@ -36,6 +40,15 @@ class RunResult:
     history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
     images_per_second: float = 0.0
+    # The trained weights, for later runs to warm-start from (warmstart.py).
+    checkpoint: Path | None = None
+    # Validation during training (loop.Evaluate): [[step, value], ...], the exported weights'
+    # score, whether a phase stopped early, the metric's name and the seconds it cost.
+    eval_curve: list[list[float]] = field(default_factory=list)
+    best: dict | None = None
+    stopped_early: bool = False
+    metric_name: str | None = None
+    eval_seconds: float = 0.0
 
 
 def run_training(
@@ -60,6 +73,7 @@ def run_training(
             on_phase(name)
 
     result = train(data, config, on_progress, should_cancel)
+    checkpoint = save_checkpoint(result.model, workdir / "checkpoint")
     serve = InferenceModule(result).serve
     evaluation, pictures = None, []
     if data.validation:
@@ -85,6 +99,12 @@ def run_training(
         history=result.history,
         train_seconds=result.seconds,
         images_per_second=result.images_per_second,
+        checkpoint=checkpoint,
+        eval_curve=result.eval_curve,
+        best=result.best,
+        stopped_early=result.stopped_early,
+        metric_name=result.metric_name,
+        eval_seconds=result.eval_seconds,
     )
 
 

@@ -13,10 +13,15 @@ import tensorflow as tf
 from . import data as pipelines
 from .config import DetectorConfig
 from .dataset import DETECTION, TrainingSet
-from .loop import CancelFn, Monitor, ProgressFn, Tracker, TrainResult, epoch_steps
+from .loop import CancelFn, Checkpoint, Evaluate, Monitor, Phase, ProgressFn, Tracker, TrainResult, epoch_steps
 from .models.anchor_free import box_loss, encode_targets, heatmap_loss
-from .models.backbone import mobilenet_v2, train_from
+from .models.backbone import mobilenet_v2, train_from, untrained
 from .models.detector import STRIDE, build_detector
+from .validation import MAP50, detector_scorer
+from .warmstart import apply_warm_start
+
+# The heatmap head's last conv has one output channel per label; a warm start remaps it.
+DETECTOR_CLASS_VARIABLES = ("heatmap/kernel", "heatmap/bias")
 
 
 def detector_training_dataset(data: TrainingSet, config: DetectorConfig) -> tf.data.Dataset:
@@ -36,10 +41,22 @@ def detector_training_dataset(data: TrainingSet, config: DetectorConfig) -> tf.d
 
 def detector_model(data: TrainingSet, config: DetectorConfig) -> tuple[keras.Model, bool]:
     """``(model, trained_from_scratch)``: the backbone trains from ``config.trainable_from`` on,
-    or entirely when there are no pretrained weights (frozen random filters learn nothing)."""
-    backbone, scratch = mobilenet_v2(config.input_size, config.alpha, config.weights, config.allow_scratch)
+    or entirely when there are no pretrained weights (frozen random filters learn nothing).
+    A warm start loads the base run's weights instead of ImageNet's (warmstart.py)."""
+    if config.warm_start is not None:
+        backbone, scratch = untrained(config.input_size, config.alpha), False
+    else:
+        backbone, scratch = mobilenet_v2(config.input_size, config.alpha, config.weights, config.allow_scratch)
     train_from(backbone, None if scratch else config.trainable_from)
-    return build_detector(backbone, config.input_size, len(data.labels), config.head_channels), scratch
+    model = build_detector(backbone, config.input_size, len(data.labels), config.head_channels)
+    if config.warm_start is not None:
+
+        def build_base(classes: int) -> keras.Model:
+            base_backbone = untrained(config.input_size, config.alpha)
+            return build_detector(base_backbone, config.input_size, classes, config.head_channels)
+
+        apply_warm_start(model, config.warm_start, build_base, DETECTOR_CLASS_VARIABLES)
+    return model, scratch
 
 
 def compile_detector(model: keras.Model, config: DetectorConfig, total_steps: int) -> None:
@@ -79,16 +96,25 @@ def train_detector(
     started = time.perf_counter()
     model, scratch = detector_model(data, config)
     epochs, steps_per_epoch = detector_schedule(data, config)
-    tracker = Tracker(epochs * steps_per_epoch, on_progress, should_cancel)
+    tracker = Tracker([Phase("train", epochs * steps_per_epoch)], on_progress, should_cancel)
     tracker.check_cancelled()
     compile_detector(model, config, epochs * steps_per_epoch)
     monitor = Monitor(tracker, "train", epochs, config.batch_size)
+    callbacks: list[keras.callbacks.Callback] = [monitor]
+    checkpoint = None
+    if data.validation:
+        # Counted in steps, so a fixed ``steps`` budget (one long epoch) is measured every
+        # ``eval_every`` passes over the training images too.
+        data_epoch = epoch_steps(len(data.train), config.batch_size)
+        checkpoint = Checkpoint(MAP50, config.early_stop_patience)
+        score = detector_scorer(model, data.validation, data.labels, config)
+        callbacks.append(Evaluate(tracker, checkpoint, score, config.eval_every * data_epoch, data_epoch, "train"))
     model.fit(
         detector_training_dataset(data, config),
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         shuffle=False,
-        callbacks=[monitor],
+        callbacks=callbacks,
         verbose=0,
     )
     return TrainResult(
@@ -100,4 +126,9 @@ def train_detector(
         history=tracker.history,
         seconds=time.perf_counter() - started,
         images_per_second=monitor.images_per_second(),
+        eval_curve=tracker.eval_curve,
+        best=checkpoint.best if checkpoint else None,
+        stopped_early=bool(checkpoint and checkpoint.stopped_early),
+        metric_name=MAP50 if checkpoint else None,
+        eval_seconds=checkpoint.seconds if checkpoint else 0.0,
     )

@@ -1,7 +1,15 @@
 """Load every export back in its own runtime and compare it with the SavedModel.
 
-TFLite and TF.js must reproduce the SavedModel's outputs on sample images; Core ML cannot
+TFLite and TF.js must give a client the SavedModel's answers on sample images; Core ML cannot
 predict on Linux, so its spec is checked against the documented inputs and outputs.
+
+The comparison is what a client would use, with a tolerance: a classifier's probabilities
+(within ``CLASSIFIER_ATOL``) and its top-1 label; a detector's detections at or above a client's
+score threshold, matched as sets by class, box overlap and score. A weak model's many
+near-uniform low scores reorder freely under NMS and are not compared one by one.
+
+A failing check never raises: each format gets ``{"ok": False, "error": ...}`` and the caller
+offers it marked unverified next to the ones that passed.
 """
 
 from __future__ import annotations
@@ -25,6 +33,11 @@ from .inference import INPUT_NAME
 
 Outputs = dict[str, np.ndarray]
 NODE_SCRIPT = Path(__file__).with_name("tfjs_predict.mjs")
+# The lowest score a client shows (our examples use 0.3, the helpers default to 0.5).
+CLIENT_SCORE_THRESHOLD = 0.3
+CLASSIFIER_ATOL = 1e-2  # probabilities
+DETECTOR_SCORE_ATOL = 1e-2  # scores of matched detections
+DETECTOR_MIN_IOU = 0.5  # box overlap of matched detections (NMS keeps one box per 0.5 overlap)
 
 
 def run_saved_model(directory: Path, images: Sequence[np.ndarray]) -> list[Outputs]:
@@ -69,30 +82,41 @@ def run_tfjs(directory: Path, images: Sequence[np.ndarray], node_root: Path, tim
     ]
 
 
-def compare_classifier(reference: Outputs, other: Outputs, atol: float) -> list[str]:
-    diff = float(np.abs(reference["probabilities"] - other["probabilities"]).max())
-    return [f"probabilities differ by {diff:.4g} > {atol}"] if diff > atol else []
+def compare_classifier(reference: Outputs, other: Outputs, atol: float = CLASSIFIER_ATOL) -> list[str]:
+    """Probabilities within ``atol``, and the same top-1 label unless the reference's two best
+    are themselves within ``atol`` (a tie either runtime may break)."""
+    ref, oth = np.ravel(reference["probabilities"]), np.ravel(other["probabilities"])
+    problems = []
+    diff = float(np.abs(ref - oth).max())
+    if diff > atol:
+        problems.append(f"probabilities differ by {diff:.4g} > {atol}")
+    top = np.sort(ref)[::-1]
+    tie = len(top) > 1 and top[0] - top[1] <= atol
+    if int(ref.argmax()) != int(oth.argmax()) and not tie:
+        problems.append(f"top-1 label {int(oth.argmax())} instead of {int(ref.argmax())}")
+    return problems
 
 
 def compare_detector(
-    reference: Outputs, other: Outputs, atol: float, score_threshold: float = 0.0, min_iou: float = 0.7
+    reference: Outputs,
+    other: Outputs,
+    atol: float = DETECTOR_SCORE_ATOL,
+    score_threshold: float = CLIENT_SCORE_THRESHOLD,
+    min_iou: float = DETECTOR_MIN_IOU,
 ) -> list[str]:
-    """Compare detections as sets, so near-equal scores may swap order but nothing may be
-    missing, moved or rescored. Detections within ``atol`` of a cut-off (the NMS score
-    threshold, or the lowest score of a full output) may come or go."""
-    problems = []
+    """Compare what a client shows: every detection above ``score_threshold`` in either output
+    must have a partner in the other of the same class, overlapping by ``min_iou`` and scored
+    within ``atol``. Order may differ; detections within ``atol`` of a cut-off (the threshold,
+    or the lowest score of a full output) may come or go; lower ones are not compared."""
     ref, oth = _valid(reference), _valid(other)
     threshold = max(score_threshold, _cut_off(reference), _cut_off(other)) + atol
-    ref_sorted = np.sort(ref[2])[::-1]
-    oth_sorted = np.sort(oth[2])[::-1]
-    n = int((ref_sorted > threshold).sum())
-    if len(oth_sorted) < n or np.abs(ref_sorted[:n] - oth_sorted[:n]).max(initial=0) > atol:
-        problems.append(f"scores differ: {ref_sorted[:5]} vs {oth_sorted[:5]}")
-    ious = iou_matrix(ref[0], oth[0])
-    for i in np.flatnonzero(ref[2] > threshold):
-        same = (oth[1] == ref[1][i]) & (np.abs(oth[2] - ref[2][i]) <= atol) & (ious[i] >= min_iou)
-        if not same.any():
-            problems.append(f"no match for detection {i} (class {ref[1][i]}, score {ref[2][i]:.3f})")
+    problems = []
+    for (a, b), what in (((ref, oth), "missing"), ((oth, ref), "extra")):
+        ious = iou_matrix(a[0], b[0])
+        for i in np.flatnonzero(a[2] > threshold):
+            same = (b[1] == a[1][i]) & (np.abs(b[2] - a[2][i]) <= atol) & (ious[i] >= min_iou)
+            if not same.any():
+                problems.append(f"{what} detection (class {a[1][i]}, score {a[2][i]:.3f}, box {np.round(a[0][i], 3)})")
     return problems
 
 
@@ -151,43 +175,58 @@ def verify_exports(
     input_size: int,
     images: Sequence[np.ndarray],
     node_root: str | Path,
-    atol: float = 2e-3,
+    atol: float | None = None,
 ) -> dict[str, dict]:
-    """Check every export; return per-format figures or raise ExportVerificationFailed."""
+    """Check every export that was built; per format ``{"ok": bool, "error": str | None, ...}``.
+
+    The SavedModel is the reference, so it must run (its failure raises); a format that cannot
+    run or disagrees is reported, never raised."""
     if not images:
         raise ValueError("verification needs at least one sample image")
     images = [np.asarray(i, np.float32) for i in images]
     reference = run_saved_model(paths.saved_model, images)
     if kind == CLASSIFICATION:
-        compare = compare_classifier
+        compare = functools.partial(compare_classifier, atol=atol or CLASSIFIER_ATOL)
     else:
-        threshold = json.loads((paths.saved_model / "metadata.json").read_text())["postprocessing"]["score_threshold"]
-        compare = functools.partial(compare_detector, score_threshold=threshold)
-    report, problems = {}, []
+        nms = json.loads((paths.saved_model / "metadata.json").read_text())["postprocessing"]["score_threshold"]
+        threshold = max(nms, CLIENT_SCORE_THRESHOLD)
+        compare = functools.partial(compare_detector, atol=atol or DETECTOR_SCORE_ATOL, score_threshold=threshold)
+    report = {}
     runs = {
         ANDROID: lambda: run_tflite(paths.android / TFLITE_FILE, images),
         WEB: lambda: run_tfjs(paths.web, images, Path(node_root)),
     }
     for name, run in runs.items():
+        if name not in paths.all():
+            continue
         try:
             outputs = run()
-        except ExportVerificationFailed:
-            raise
-        except Exception as error:
-            raise ExportVerificationFailed(f"{name}: could not run the model: {error}") from error
+        except Exception as error:  # reported on the export, which is offered unverified
+            report[name] = {"ok": False, "error": f"could not run the model: {error}"[:2000], "images": len(images)}
+            continue
         found = [
-            f"{name} image {i}: {p}"
-            for i, (r, o) in enumerate(zip(reference, outputs, strict=True))
-            for p in compare(r, o, atol)
+            f"image {i}: {p}" for i, (r, o) in enumerate(zip(reference, outputs, strict=True)) for p in compare(r, o)
         ]
-        problems.extend(found)
-        report[name] = {"ok": not found, "images": len(images), "max_abs_diff": _max_diff(reference, outputs, kind)}
-    coreml = check_coreml(paths.ios, kind, input_size)
-    problems.extend(f"{IOS}: {p}" for p in coreml)
-    report[IOS] = {"ok": not coreml, "checked": "spec (prediction needs macOS)"}
-    if problems:
-        raise ExportVerificationFailed("; ".join(problems[:10]))
+        report[name] = {
+            "ok": not found,
+            "error": _summary(found),
+            "images": len(images),
+            "max_abs_diff": _max_diff(reference, outputs, kind),
+        }
+    if IOS in paths.all():
+        try:
+            coreml = check_coreml(paths.ios, kind, input_size)
+        except Exception as error:
+            coreml = [f"could not read the model: {error}"]
+        report[IOS] = {"ok": not coreml, "error": _summary(coreml), "checked": "spec (prediction needs macOS)"}
     return report
+
+
+def _summary(problems: list[str], shown: int = 5) -> str | None:
+    if not problems:
+        return None
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return "; ".join(problems[:shown]) + more
 
 
 def _max_diff(reference: list[Outputs], other: list[Outputs], kind: str) -> float:

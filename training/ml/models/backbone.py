@@ -43,6 +43,11 @@ def mobilenet_v2(input_size: int, alpha: float, weights: str | None, allow_scrat
     return _build(input_size, alpha, None), True
 
 
+def untrained(input_size: int, alpha: float) -> keras.Model:
+    """The architecture alone, for weights that come from elsewhere (a warm start's checkpoint)."""
+    return _build(input_size, alpha, None)
+
+
 def _build(input_size: int, alpha: float, weights: str | None) -> keras.Model:
     return keras.applications.MobileNetV2(
         input_shape=(input_size, input_size, 3), alpha=alpha, include_top=False, weights=weights
