@@ -45,6 +45,7 @@ test: install build browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	npm run --silent typecheck
 
 clean:

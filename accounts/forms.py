@@ -60,7 +60,8 @@ class PasswordPairForm(forms.Form):
         raise NotImplementedError
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub allows None for overrides
         password1, password2 = data.get("password1"), data.get("password2")
         if password1 and password2:
             if password1 != password2:

@@ -1,6 +1,6 @@
 """People who sign in. The e-mail address is the login name."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -37,12 +37,14 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=150, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    # The stub pins AbstractUser.objects to Django's username-based manager; ours is keyed by e-mail.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     # Set by set_unusable_password, which (unlike set_password) leaves Django's `_password` alone.
     _password_disabled = False
+    _password: str | None  # AbstractBaseUser's (None until set_password), left out of its stub
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +19,7 @@ from django.views import View
 from rest_framework.authtoken.models import Token
 
 from accounts import ratelimit
+from accounts.current import current_user
 from accounts.forms import OpenSignupForm, ProfileForm, RateLimitedLoginForm
 from accounts.models import User
 
@@ -51,9 +52,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     """Display name and password, as two forms told apart by the button that sent them."""
     profile_form = ProfileForm(instance=request.user)
-    password_form = PasswordChangeForm(request.user)
+    password_form = PasswordChangeForm(current_user(request))
     if request.method == "POST" and "change_password" in request.POST:
-        password_form = PasswordChangeForm(request.user, request.POST)
+        password_form = PasswordChangeForm(current_user(request), request.POST)
         if password_form.is_valid():
             update_session_auth_hash(request, password_form.save())
             messages.success(request, "Your password was changed.")
@@ -76,7 +77,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
 
-    def form_valid(self, form: auth_views.PasswordResetForm) -> HttpResponse:
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         self.extra_email_context = {"base_url": settings.BASE_URL}
         return super().form_valid(form)
 
@@ -85,7 +86,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password-reset-complete")
 
-    def form_valid(self, form: auth_views.SetPasswordForm) -> HttpResponse:
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
         # A new password lifts this address's lockout: the owner proved they hold the mailbox.
         ratelimit.reset(form.user.email, ratelimit.client_ip(self.request))
         return super().form_valid(form)
@@ -97,10 +98,10 @@ class ApiTokenView(LoginRequiredMixin, View):
     template_name = "accounts/token.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        token, _ = Token.objects.get_or_create(user=request.user)
+        token, _ = Token.objects.get_or_create(user=current_user(request))
         return render(request, self.template_name, {"token": token.key})
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        Token.objects.filter(user=request.user).delete()
-        token = Token.objects.create(user=request.user)
+        Token.objects.filter(user=current_user(request)).delete()
+        token = Token.objects.create(user=current_user(request))
         return render(request, self.template_name, {"token": token.key, "regenerated": True})

@@ -27,7 +27,8 @@ def project_page(actions: dict[str, Action]) -> Callable[[Callable[..., HttpResp
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, project_id: int, **kwargs: Any) -> HttpResponse:
-            action = actions.get(request.method) or actions.get(_SAFE.get(request.method, ""))
+            method = request.method or ""  # always set on a request Django routes
+            action = actions.get(method) or actions.get(_SAFE.get(method, ""))
             if action is None:
                 return HttpResponseNotAllowed(list(actions))
             if not request.user.is_authenticated:

@@ -87,10 +87,7 @@ class ImageAdmin(ReadOnlyAdmin):
 
 
 class JobAdmin(ReadOnlyAdmin):
-    list_filter = ("status",)
     search_fields = ("project__name", "error")
-    list_select_related = ("project",)
-    raw_id_fields = ("project",)
     date_hierarchy = "created_at"
 
 
@@ -113,5 +110,6 @@ class ExportJobAdmin(JobAdmin):
 @admin.register(SyncJob)
 class SyncJobAdmin(JobAdmin):
     list_display = ("pk", "project", "status", "listed", "added", "missing", "created_at", "finished_at")
+    list_filter = ("status",)
     list_select_related = ("project", "requested_by")
     raw_id_fields = ("project", "requested_by")

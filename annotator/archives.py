@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from django.conf import settings
 
@@ -70,7 +70,7 @@ class Member:
     _archive: zipfile.ZipFile
 
     @contextmanager
-    def open(self) -> Iterator[BinaryIO]:
+    def open(self) -> Iterator[IO[bytes]]:
         """The member's bytes as a stream (seekable), within `iter_members`' iteration."""
         try:
             with self._archive.open(self._info) as stream:

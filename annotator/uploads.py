@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import BinaryIO
+from typing import IO
 
 from django.conf import settings
 from PIL import Image as PILImage
@@ -109,7 +109,7 @@ def _looks_like_markup(head: bytes) -> bool:
     return head.startswith(_MARKUP_PREFIXES) or b"<svg" in head.lower() or b"<html" in head.lower()
 
 
-def _open(stream: BinaryIO) -> PILImage.Image:
+def _open(stream: IO[bytes]) -> ImageFile.ImageFile:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
@@ -143,7 +143,7 @@ def _storage_bytes(mode: str) -> int:
     return 2 if mode.startswith("I;16") else 4
 
 
-def _file_bytes_per_pixel(image: PILImage.Image) -> int:
+def _file_bytes_per_pixel(image: ImageFile.ImageFile) -> int:
     """Bytes a pixel takes at the file's own bit depth (its raw mode says "RGBA;16B" for 16 bits)."""
     args = image.tile[0].args if image.tile else None
     raw = args if isinstance(args, str) else args[0] if isinstance(args, tuple) and args else ""
@@ -165,7 +165,7 @@ def _progressive_coefficients(image: PILImage.Image) -> int:
     return int(image.width * image.height * samples * 2)
 
 
-def _decode_bytes(image: PILImage.Image, thumbnail_size: int) -> int:
+def _decode_bytes(image: ImageFile.ImageFile, thumbnail_size: int) -> int:
     """Memory decoding `image` takes; applies JPEG draft mode first, which decides the scale."""
     coefficients = _progressive_coefficients(image)
     if image.format == "JPEG":
@@ -174,7 +174,7 @@ def _decode_bytes(image: PILImage.Image, thumbnail_size: int) -> int:
     return image.width * image.height * per_pixel + coefficients
 
 
-def _check_header(image: PILImage.Image, size: int, limits: ImageLimits) -> tuple[int, int]:
+def _check_header(image: ImageFile.ImageFile, size: int, limits: ImageLimits) -> tuple[int, int]:
     """Refuse what is too large to decode; return the size as displayed (EXIF orientation applied)."""
     width, height = image.size
     if width * height > limits.max_pixels:
@@ -206,7 +206,7 @@ def _check_not_markup(head: bytes) -> None:
         raise UploadRejected("not_an_image", "This file is HTML or SVG, not a raster image.")
 
 
-def precheck(stream: BinaryIO, size: int, limits: ImageLimits) -> None:
+def precheck(stream: IO[bytes], size: int, limits: ImageLimits) -> None:
     """Every check `validate_image` makes before decoding, reading only the stream's header
     (and nothing of a stream whose size is refused)."""
     _check_size(size, limits)
@@ -278,6 +278,6 @@ def validate_image(data: bytes, limits: ImageLimits, *, sha256: str = "") -> Val
         width=width,
         height=height,
         sha256=sha256 or hashlib.sha256(data).hexdigest(),
-        content_type=ALLOWED_FORMATS[image.format],
+        content_type=ALLOWED_FORMATS[image.format or ""],  # _open refused every other format
         thumbnail=thumbnail,
     )

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.current import current_user
 from annotator.access import project_page
 from annotator.formats import READERS, WRITERS
 from annotator.forms import ProjectForm
@@ -18,7 +19,7 @@ from config.middleware import bucket_origins
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    cards = project_cards(request.user)
+    cards = project_cards(current_user(request))
     response = render(request, "annotator/project_list.html", {"cards": cards})
     # Thumbnails of projects on their own buckets arrive by presigned link from there.
     response.img_origins = [  # type: ignore[attr-defined]
@@ -35,7 +36,10 @@ def project_new(request: HttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = create_project(
-            request.user, form.cleaned_data["name"], form.cleaned_data["type"], form.cleaned_data["label_names"]
+            current_user(request),
+            form.cleaned_data["name"],
+            form.cleaned_data["type"],
+            form.cleaned_data["label_names"],
         )
         return redirect("annotator:project-detail", project_id=project.pk)
     return render(request, "annotator/project_new.html", {"form": form})

@@ -76,14 +76,14 @@ def check_broker() -> None:
 
 
 def check_bucket() -> None:
-    from annotator.storage import S3Bucket, S3Settings, default_bucket, layout
+    from annotator.storage import Bucket, S3Bucket, S3Settings, default_bucket, layout
     from annotator.storage.s3 import Timeouts
 
     timeout = settings.ANNOTATOR_READY_TIMEOUT
     if settings.ANNOTATOR_STORAGE == "s3":
         # One attempt within the probe's time, not the retries a user's upload deserves.
         limits = Timeouts(timeout, timeout, 1)
-        bucket = S3Bucket(S3Settings(**settings.ANNOTATOR_S3), settings.ANNOTATOR_BUCKET, "", limits)
+        bucket: Bucket = S3Bucket(S3Settings(**settings.ANNOTATOR_S3), settings.ANNOTATOR_BUCKET, "", limits)
     else:
         bucket = default_bucket()
     next(iter(bucket.list(layout.READINESS_PREFIX)), None)

@@ -6,6 +6,7 @@ Production sets ANNOTATOR_PRODUCTION=true and the variables in README.md.
 """
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.checks.security.base import (
@@ -188,7 +189,7 @@ X_FRAME_OPTIONS = "DENY"
 ANNOTATOR_STORAGE = env_choice("ANNOTATOR_STORAGE", "local", {"local", "s3"})
 ANNOTATOR_BUCKET = env_str("ANNOTATOR_BUCKET", "annotator")
 ANNOTATOR_LOCAL_BUCKETS_DIR = env_path("ANNOTATOR_LOCAL_BUCKETS_DIR", VAR_DIR / "buckets")
-ANNOTATOR_S3 = {
+ANNOTATOR_S3: dict[str, Any] = {  # keyword arguments of annotator.storage.s3.S3Settings
     "endpoint_url": env_str("ANNOTATOR_S3_ENDPOINT_URL", "") or None,
     "region": env_str("ANNOTATOR_S3_REGION", "us-east-1"),
     "access_key_id": env_str("ANNOTATOR_S3_ACCESS_KEY_ID", "") or None,

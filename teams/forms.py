@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from annotator.ids import MAX_ID
@@ -9,7 +11,11 @@ from annotator.models import Project, Role
 from teams.models import Invitation
 from teams.services.invitations import INVITABLE_ROLES, MAX_ADDRESSES, parse_addresses
 
-_ROLE_CHOICES = [(r.value, r.label) for r in INVITABLE_ROLES]
+ROLE_CHOICES = [(r.value, r.label) for r in INVITABLE_ROLES]
+
+
+# An address at its longest, as the model stores it (EmailField's default: 254).
+_EMAIL_MAX_LENGTH = Invitation._meta.get_field("email").max_length or 254
 
 
 class InviteForm(forms.Form):
@@ -18,11 +24,11 @@ class InviteForm(forms.Form):
     emails = forms.CharField(
         label="E-mail addresses",
         # every address at its longest, each with a separator
-        max_length=MAX_ADDRESSES * (Invitation._meta.get_field("email").max_length + 2),
+        max_length=MAX_ADDRESSES * (_EMAIL_MAX_LENGTH + 2),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ada@example.com, grace@example.com"}),
         help_text=f"Separate addresses with commas, spaces or new lines; up to {MAX_ADDRESSES} at once.",
     )
-    role = forms.ChoiceField(choices=_ROLE_CHOICES, initial=Role.ANNOTATOR)
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=Role.ANNOTATOR)
 
     def clean_emails(self) -> list[str]:
         addresses = parse_addresses(self.cleaned_data["emails"])
@@ -34,7 +40,7 @@ class InviteForm(forms.Form):
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=_ROLE_CHOICES)
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
 
 
 class TransferForm(forms.Form):
@@ -48,7 +54,7 @@ class DeleteProjectForm(forms.Form):
         label="Type the project's name to confirm", max_length=Project._meta.get_field("name").max_length
     )
 
-    def __init__(self, *args: object, project: Project, **kwargs: object) -> None:
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
 

@@ -115,7 +115,7 @@ def fetch_warm_start(run: Run, work_dir: Path) -> WarmStart | None:
         return None
     base = run.base_run
     artifact = base.artifacts.filter(name=CHECKPOINT).first() if base is not None else None
-    if artifact is None:
+    if base is None or artifact is None:
         raise BaseRunRefused(
             "base_run_gone",
             f"Run {record['base_run']}, which this run starts from, or its weights were deleted after this "

@@ -153,8 +153,8 @@ def warm_start_defaults(kind: str, base: dict | None) -> dict:
     return {
         "alpha": base["alpha"],
         "input_size": base["input_size"],
-        "epochs": warm_epochs(defaults["epochs"]),
-        "fine_tune_epochs": warm_epochs(defaults["fine_tune_epochs"]),
+        "epochs": warm_epochs(int(defaults["epochs"])),
+        "fine_tune_epochs": warm_epochs(int(defaults["fine_tune_epochs"])),
     }
 
 

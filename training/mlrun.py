@@ -52,7 +52,7 @@ def training_set(manifest: dict, paths: dict[int, Path]) -> TrainingSet:
 
 
 def make_config(
-    kind: str, params: dict, train_size: int, weights: str, warm_start: WarmStart | None = None
+    kind: str, params: dict, train_size: int, weights: str | None, warm_start: WarmStart | None = None
 ) -> ClassifierConfig | DetectorConfig:
     """training/ml's config from the run's stored hyper-parameters."""
     common = {

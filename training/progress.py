@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -143,6 +143,12 @@ class Reporter:
             connection.close()
 
 
+@overload
+def finite(value: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def finite(value: list[Any]) -> list[Any]: ...
+@overload
+def finite(value: object) -> object: ...
 def finite(value: object) -> object:
     """JSON-safe figures: NaN and infinities become null (PostgreSQL's jsonb refuses them)."""
     if isinstance(value, float):

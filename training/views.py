@@ -72,8 +72,8 @@ def form_fields(params: dict) -> list[dict]:
         else:
             integer = isinstance(field, serializers.IntegerField)
             step = 32 if name == "input_size" else 1 if integer else "any"
-            spec.update(type="number", min=field.min_value, max=field.max_value, step=step,
-                        numeric="int" if integer else "float")  # fmt: skip
+            bounds = {"min": getattr(field, "min_value", None), "max": getattr(field, "max_value", None)}
+            spec.update(type="number", **bounds, step=step, numeric="int" if integer else "float")
         fields.append(spec)
     return fields
 

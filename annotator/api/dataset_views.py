@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.current import current_user
 from annotator.api.dataset_serializers import (
     ExportJobSerializer,
     ExportRequestSerializer,
@@ -65,7 +66,7 @@ class ImportListView(ProjectScopedMixin, APIView):
         try:
             job = jobs.start_import(
                 self.project,
-                request.user,
+                current_user(request),
                 upload,
                 upload.name,
                 upload.size,
@@ -102,7 +103,7 @@ class ExportListView(ProjectScopedMixin, APIView):
         form.is_valid(raise_exception=True)
         try:
             job = jobs.start_export(
-                self.project, request.user, form.validated_data["format"], form.validated_data["split"]
+                self.project, current_user(request), form.validated_data["format"], form.validated_data["split"]
             )
         except DatasetError as exc:
             raise ApiError(exc.code, exc.message) from None
@@ -131,7 +132,7 @@ class ExportDownloadView(ProjectScopedMixin, APIView):
         job = get_object_or_404(ExportJob, project=self.project, pk=export_id)
         if job.status != JobStatus.SUCCEEDED or not job.file_key:
             raise ApiError("export_not_ready", "This export has not finished.", 409)
-        if not check_download_token(request.query_params.get("token", ""), job, request.user.pk):
+        if not check_download_token(request.query_params.get("token", ""), job, current_user(request).pk):
             raise ApiError("link_expired", "This download link is invalid or has expired; ask for a new one.", 400)
         stream = project_bucket(self.project).open(job.file_key)
         return FileResponse(

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.current import current_user
 from annotator.api.errors import ApiError, error_response
 from annotator.api.schema import errors
 from annotator.api.serializers import LabelSerializer
@@ -41,7 +42,7 @@ class LabelUsageSerializer(serializers.Serializer):
 
 class MergeResultSerializer(serializers.Serializer):
     images = serializers.IntegerField(help_text="Images whose annotations moved to the target label.")
-    label = LabelSerializer()
+    label = LabelSerializer()  # type: ignore[assignment]  # a field named label: DRF's metaclass takes it from Field.label
 
 
 class LabelOrderView(ProjectScopedMixin, APIView):
@@ -161,7 +162,7 @@ class BulkNegativeView(_BulkView):
 
     @extend_schema(request=BulkRequestSerializer, responses={200: BulkResultSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        return self._run(request, lambda ids: bulk.mark_negative(self.project, request.user, ids))
+        return self._run(request, lambda ids: bulk.mark_negative(self.project, current_user(request), ids))
 
 
 class BulkSendToReviewView(_BulkView):

@@ -22,7 +22,8 @@ class KeyCursorPagination(CursorPagination):
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and not self.valid_position(cursor.position):
+        # The stub types position as int; decoded from the query string, it is text.
+        if cursor is not None and cursor.position is not None and not self.valid_position(cursor.position):  # type: ignore[arg-type]
             raise NotFound(self.invalid_cursor_message)
         return cursor
 

@@ -6,6 +6,7 @@ a 500, and a body just shallow enough to parse would break later in a recursive 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import parsers
@@ -15,7 +16,7 @@ from annotator.nesting import MAX_DEPTH, nested_deeper_than
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         too_deep = ParseError(f"JSON parse error - nested more than {MAX_DEPTH} levels deep.")
         try:
             data = super().parse(stream, media_type, parser_context)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.current import current_user
 from annotator.api.errors import ApiError, error_response
 from annotator.api.params import int_param
 from annotator.api.schema import errors
@@ -65,7 +66,7 @@ class ImageReviewView(ProjectScopedMixin, APIView):
         data = serializer.validated_data
         try:
             image = review_image(
-                image, request.user, _DECISIONS[data["decision"]], data["comment"], version=data.get("version")
+                image, current_user(request), _DECISIONS[data["decision"]], data["comment"], version=data.get("version")
             )
         except NotReviewable as exc:
             raise ApiError(exc.code, str(exc), 409) from None
@@ -107,7 +108,7 @@ class _QueueMixin(ProjectScopedMixin):
     def queue(self):
         return waiting(
             self.project,
-            self.request.user,
+            current_user(self.request),
             annotator=int_param(self.request, "annotator", code="invalid_filter"),
             label=int_param(self.request, "label", code="invalid_filter"),
         )
@@ -123,7 +124,7 @@ class ReviewQueueView(_QueueMixin, generics.ListAPIView):
 
     @extend_schema(parameters=_QUEUE_FILTERS)
     def get(self, request: Request, project_id: int) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.get_queryset()) or []
         ids = [image.pk for image in page]
         counts = dict(Box.objects.filter(image_id__in=ids).values_list("image_id").annotate(n=Count("id")))
         serializer = self.get_serializer(page, many=True, context={"box_counts": counts})
@@ -149,7 +150,7 @@ class ReviewQueueSummaryView(_QueueMixin, APIView):
     def get(self, request: Request, project_id: int) -> Response:
         count = self.queue().count()
         rows = (
-            waiting(self.project, request.user)
+            waiting(self.project, current_user(request))
             .exclude(annotated_by=None)
             .order_by()
             .values("annotated_by", "annotated_by__display_name", "annotated_by__first_name",
@@ -157,7 +158,7 @@ class ReviewQueueSummaryView(_QueueMixin, APIView):
             .annotate(n=Count("id"))
         )  # fmt: skip
         annotators = sorted(
-            ({"id": row["annotated_by"], "name": _name(row), "count": row["n"]} for row in rows),
+            ({"id": row["annotated_by"], "name": _name(dict(row)), "count": row["n"]} for row in rows),
             key=lambda a: a["name"].lower(),
         )
         return Response({"count": count, "annotators": annotators, "max_bulk": MAX_BULK_REVIEW})
@@ -214,7 +215,9 @@ class BulkReviewView(ProjectScopedMixin, APIView):
         if len(versions) != len(data["images"]):
             raise ApiError("duplicate_images", "Name each image once.")
         try:
-            outcome = review_many(self.project, request.user, _DECISIONS[data["decision"]], versions, data["comment"])
+            outcome = review_many(
+                self.project, current_user(request), _DECISIONS[data["decision"]], versions, data["comment"]
+            )
         except UnknownImages as exc:
             raise ApiError(exc.code, str(exc), 400) from None
         skipped = [{"image": s.image, "code": s.code, "message": s.message} for s in outcome.skipped]

@@ -84,7 +84,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 
 class ImageSerializer(serializers.ModelSerializer):
-    labels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    labels: serializers.PrimaryKeyRelatedField[Label] = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     box_count = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
@@ -111,7 +111,8 @@ class ImageSerializer(serializers.ModelSerializer):
 
 class BoxSerializer(serializers.Serializer):
     id = serializers.UUIDField(required=False, source="uid")
-    label = serializers.IntegerField(source="label_id", min_value=1, max_value=MAX_ID)
+    # DRF's metaclass pops declared fields off the class, so this never shadows Field.label; the stubs can't tell.
+    label = serializers.IntegerField(source="label_id", min_value=1, max_value=MAX_ID)  # type: ignore[assignment]
     x = serializers.FloatField()
     y = serializers.FloatField()
     x2 = serializers.FloatField()
@@ -141,7 +142,8 @@ class AnnotationsSerializer(serializers.Serializer):
     labels = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID), default=list, max_length=100
     )
-    boxes = BoxSerializer(many=True, default=list, max_length=MAX_BOXES_PER_IMAGE)
+    # many=True hands max_length to the ListSerializer (DRF 3.15); the stub's signature lacks it.
+    boxes = BoxSerializer(many=True, default=list, max_length=MAX_BOXES_PER_IMAGE)  # type: ignore[call-arg]
 
     def to_representation(self, image: Image) -> dict:
         return {

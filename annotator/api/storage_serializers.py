@@ -5,6 +5,7 @@ Credentials are write-only: accepted on input, never part of any output.
 
 from __future__ import annotations
 
+from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -15,8 +16,11 @@ from annotator.buckets.connections import ConnectionInput, ConnectionInvalid, cr
 from annotator.models import AddressingStyle, Project, StorageConnection, SyncJob
 
 
-def _limit(model: type, field: str) -> int:
-    return model._meta.get_field(field).max_length
+def _limit(model: type[Model], field: str) -> int:
+    limit = getattr(model._meta.get_field(field), "max_length", None)
+    if limit is None:
+        raise ValueError(f"{model.__name__}.{field} has no max_length")
+    return limit
 
 
 CREDENTIAL_MAX_LENGTH = 256  # stored encrypted (a TextField): the limit is ours, the pages carry it too

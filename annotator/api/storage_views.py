@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.current import current_user
 from annotator.api.errors import ApiError
 from annotator.api.schema import errors
 from annotator.api.storage_serializers import (
@@ -129,7 +130,7 @@ class SyncListView(ProjectScopedMixin, APIView):
     def post(self, request: Request, project_id: int) -> Response:
         _connection(self.project)
         try:
-            job = start_sync(self.project, request.user)
+            job = start_sync(self.project, current_user(request))
         except SyncAlreadyRunning as exc:
             raise ApiError(exc.code, str(exc), 409, job=SyncJobSerializer(exc.job).data) from None
         return Response(SyncJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,7 @@ a role without the action), call one service, serialise the result.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.current import current_user
 from annotator.api.errors import ApiError, error_response
 from annotator.api.params import int_param
 from annotator.api.schema import errors
@@ -50,7 +51,7 @@ from annotator.storage import project_bucket
 _METHOD_ACTIONS = {"GET": Action.VIEW, "HEAD": Action.VIEW, "OPTIONS": Action.VIEW}
 
 
-class ProjectScopedMixin:
+class ProjectScopedMixin(APIView):
     """Resolves `self.project` for the URL's project id, checking the action for the method."""
 
     # Per-method actions; unsafe methods must be listed or the request is refused.
@@ -63,7 +64,7 @@ class ProjectScopedMixin:
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
-        action = self.method_actions().get(request.method)
+        action = self.method_actions().get(request.method or "")
         if action is None:
             raise ApiError("method_not_allowed", f"{request.method} is not supported here.", 405)
         self.project, self.role = project_for(request.user, self.kwargs["project_id"], action)
@@ -77,7 +78,7 @@ class ProjectListView(generics.ListCreateAPIView):
         return Project.objects.for_user(self.request.user).order_by("-created_at")
 
     def get_serializer_context(self) -> dict:
-        roles = dict(Membership.objects.filter(user=self.request.user).values_list("project_id", "role"))
+        roles = dict(Membership.objects.filter(user=current_user(self.request)).values_list("project_id", "role"))
         return {**super().get_serializer_context(), "roles": roles}
 
     @extend_schema(request=ProjectCreateWithStorageSerializer, responses={201: ProjectSerializer})
@@ -85,11 +86,12 @@ class ProjectListView(generics.ListCreateAPIView):
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         name, type_ = serializer.validated_data["name"], serializer.validated_data["type"]
-        if request.data.get("storage") is not None:
+        storage = request.data.get("storage") if isinstance(request.data, dict) else None  # a dict: is_valid passed
+        if storage is not None:
             # A project bound to the admin's own bucket, first sync queued (docs/buckets.md).
-            project = create_project_from_storage_block(request.user, name, type_, request.data["storage"])
+            project = create_project_from_storage_block(current_user(request), name, type_, storage)
         else:
-            project = create_project(request.user, name, type_, serializer.validated_data.get("labels", []))
+            project = create_project(current_user(request), name, type_, serializer.validated_data.get("labels", []))
         switches = {
             name: serializer.validated_data[name]
             for name in ("annotators_create_labels", "reviewers_review_own_work")
@@ -194,11 +196,7 @@ def filtered_images(project: Project, request: Request):
             raise ApiError("invalid_filter", f"Unknown status {unknown[0]!r}; use one of {ImageStatus.values}.")
         images = images.filter(status__in=statuses)
     if (label := int_param(request, "label", code="invalid_filter")) is not None:
-        if project.type == ProjectType.CLASSIFICATION:
-            tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=label)
-        else:
-            tagged = Box.objects.filter(image=OuterRef("pk"), label_id=label)
-        images = images.filter(Exists(tagged))
+        images = images.carrying_label(label, as_class=project.type == ProjectType.CLASSIFICATION)
     return images
 
 
@@ -213,7 +211,7 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
 
     @extend_schema(parameters=_FILTERS, responses=ImageSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.get_queryset()) or []  # None only without a paginator
         ids = [image.pk for image in page]
         counts = dict(Box.objects.filter(image_id__in=ids).values_list("image_id").annotate(n=Count("id")))
         serializer = self.get_serializer(page, many=True, context={"box_counts": counts})
@@ -235,7 +233,7 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
         if not files:
             raise ApiError("no_files", "Send one or more files in the 'files' field.")
-        outcomes = image_service.add_images(self.project, request.user, [(f.name, f) for f in files])
+        outcomes = image_service.add_images(self.project, current_user(request), [(f.name, f) for f in files])
         results = [
             {
                 "name": o.name,
@@ -247,7 +245,7 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
         ]
         summary = {s: sum(1 for o in outcomes if o.status == s) for s in ("created", "duplicate", "error")}
         if summary["created"]:
-            code = status.HTTP_201_CREATED
+            code: int = status.HTTP_201_CREATED
         elif summary["error"]:
             return error_response(
                 "upload_rejected",
@@ -341,7 +339,7 @@ class AnnotationsView(ProjectScopedMixin, APIView):
                 image,
                 serializer.to_annotation_set(),
                 base_version=base_version,
-                user=request.user,
+                user=current_user(request),
                 idempotency_key=key,
                 fingerprint=fingerprint,
             )
@@ -366,7 +364,7 @@ class _ImageBytesView(ProjectScopedMixin, APIView):
     which = "key"
 
     @extend_schema(responses={(200, "image/*"): bytes, 302: None, **errors(502)})
-    def get(self, request: Request, project_id: int, image_id: int) -> Response:
+    def get(self, request: Request, project_id: int, image_id: int) -> HttpResponseRedirect | FileResponse:
         image = get_object_or_404(self.project.images, pk=image_id)
         key = ensure_thumbnail(image) if self.which == "thumbnail_key" else image.key
         bucket = project_bucket(self.project)

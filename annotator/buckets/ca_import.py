@@ -22,7 +22,7 @@ from annotator.services.projects import get_or_create_label
 
 BATCH = 500
 MAX_PROBLEMS = 50
-_NAME_LENGTH = Label._meta.get_field("name").max_length
+_NAME_LENGTH = Label.NAME_MAX_LENGTH
 
 
 @dataclass

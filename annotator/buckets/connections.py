@@ -104,6 +104,8 @@ def save_connection(project: Project, data: ConnectionInput) -> StorageConnectio
     connection.region = s3.region
     connection.addressing_style = s3.addressing_style
     connection.sync_interval_minutes = max(0, data.sync_interval_minutes)
+    if s3.access_key_id is None or s3.secret_access_key is None:  # settings_for has already refused this
+        raise ConnectionInvalid("access_key_id", "Enter the access key ID and the secret access key.")
     connection.set_credentials(s3.access_key_id, s3.secret_access_key)
     if (project.bucket, project.prefix) != (bucket, prefix):
         connection.annotations_file_etag = ""  # another place: its file is new to us

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from annotator.buckets.ca_import import import_document
 from annotator.buckets.crypto import CredentialsUnreadable
 from annotator.buckets.jobs import enqueue, progress
@@ -60,7 +61,7 @@ def reap_stale_syncs() -> int:
     )
 
 
-def start_sync(project: Project, user: object | None = None) -> SyncJob:
+def start_sync(project: Project, user: User | None = None) -> SyncJob:
     """Queue a sync of the project's bucket; SyncAlreadyRunning when one is queued or running."""
     reap_stale_syncs()
     try:

@@ -14,11 +14,12 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from annotator.datasets.errors import DatasetError
 from annotator.datasets.image_store import Progress
 from annotator.formats import WRITERS, Box, Dataset, DatasetImage, FormatError, write_dataset
+from annotator.formats.dataset import DatasetType
 from annotator.models import Box as BoxRow
 from annotator.models import Image, Project
 from annotator.storage import BucketError, project_bucket
@@ -33,8 +34,8 @@ def project_dataset(project: Project) -> Dataset:
     """The project's images present in the bucket, with their annotations, as a codec dataset."""
     names = dict(project.labels.order_by("order", "id").values_list("id", "name"))
     images: list[DatasetImage] = []
-    rows = Image.objects.present().filter(project=project).order_by("pk")
-    rows = rows.values_list("id", "key", "width", "height", "negative")
+    present = Image.objects.present().filter(project=project).order_by("pk")
+    rows = present.values_list("id", "key", "width", "height", "negative")
     last = 0
     while chunk := list(rows.filter(pk__gt=last)[:CHUNK]):
         last = chunk[-1][0]
@@ -54,7 +55,7 @@ def project_dataset(project: Project) -> Dataset:
             negative = negative and not boxes[pk] and not classes[pk]
             images.append(DatasetImage(key, width, height, boxes[pk], classes[pk], negative))
     images.sort(key=lambda image: image.key)
-    return Dataset(project.type, list(names.values()), images)
+    return Dataset(cast(DatasetType, project.type), list(names.values()), images)  # Dataset checks the type
 
 
 def export_dataset(

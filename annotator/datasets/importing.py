@@ -29,7 +29,7 @@ from annotator.permissions import Action, can
 from annotator.storage import BucketError, project_bucket
 
 IMPORT_FORMATS = ("auto", *READERS)
-_LABEL_MAX = Label._meta.get_field("name").max_length
+_LABEL_MAX = Label.NAME_MAX_LENGTH
 
 
 @dataclass

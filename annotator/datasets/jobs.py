@@ -14,11 +14,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import User
@@ -36,6 +35,7 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 0.5
 
 DatasetJob = ImportJob | ExportJob
+_Job = TypeVar("_Job", ImportJob, ExportJob)
 
 
 def start_import(
@@ -105,7 +105,7 @@ class Reporter:
         broadcast(self.job.project_id, self.event, job_payload(self.job))
 
 
-def _claim(model: type[Model], job_id: int) -> DatasetJob | None:
+def _claim(model: type[_Job], job_id: int) -> _Job | None:
     """Move the job from queued to running; None when another delivery got it first."""
     now = timezone.now()
     claimed = model.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(

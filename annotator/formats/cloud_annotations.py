@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import SkipLog, Where, checked_label, normalised_box, number, shown
-from .dataset import DATASET_TYPES, Box, Dataset, DatasetImage, FormatError, ReadResult
+from .dataset import DATASET_TYPES, Box, Dataset, DatasetImage, DatasetType, FormatError, ReadResult
 from .files import ImageBytes, ImageIndex, image_size, write_file, write_images
 from .jsonfile import load_json
 
@@ -39,7 +39,7 @@ _WHERE = Where(FILENAME)
 
 @dataclass
 class Document:
-    type: str
+    type: DatasetType
     labels: list[str]
     annotations: dict[str, Any]
 

@@ -184,7 +184,8 @@ def write(dataset: Dataset, out: Path, *, image_bytes: ImageBytes | None = None)
     if dataset.type != "localization":
         raise FormatError("unsupported_type", "COCO detection holds boxes, not classification")
     category_ids = {label: i for i, label in enumerate(dataset.labels, start=1)}
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     labelled = [image for image in dataset.images if image.labelled]
     for image_id, image in enumerate(labelled, start=1):
         images.append({"id": image_id, "file_name": image.key, "width": image.width, "height": image.height})

@@ -24,7 +24,7 @@ from typing import BinaryIO
 try:
     import google_crc32c
 except ImportError:  # the pure-Python fallback below is used instead
-    google_crc32c = None
+    google_crc32c = None  # type: ignore[assignment]  # mypy types the name as the module; None marks it absent
 
 _POLY = 0x82F63B78  # CRC32C, reflected
 _MASK_DELTA = 0xA282EAD8

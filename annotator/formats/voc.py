@@ -171,11 +171,11 @@ def _to_xml(image: DatasetImage) -> bytes:
     for box in image.boxes:
         obj = ET.SubElement(root, "object")
         ET.SubElement(obj, "name").text = box.label
-        for name, value in (("pose", "Unspecified"), ("truncated", "0"), ("difficult", "0")):
-            ET.SubElement(obj, name).text = value
+        for name, text in (("pose", "Unspecified"), ("truncated", "0"), ("difficult", "0")):
+            ET.SubElement(obj, name).text = text
         bndbox = ET.SubElement(obj, "bndbox")
         values = (box.x * image.width, box.y * image.height, box.x2 * image.width, box.y2 * image.height)
-        for name, value in zip(_BOX_FIELDS, values, strict=True):
-            ET.SubElement(bndbox, name).text = pixel_text(value)
+        for name, pixels in zip(_BOX_FIELDS, values, strict=True):
+            ET.SubElement(bndbox, name).text = pixel_text(pixels)
     ET.indent(root, "\t")
     return ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.sax
 from dataclasses import dataclass, field
 from xml.sax.handler import ContentHandler
+from xml.sax.xmlreader import Locator
 
 from defusedxml import DefusedXmlException
 from defusedxml.sax import parseString
@@ -44,9 +45,11 @@ class _TreeBuilder(ContentHandler):
         self.stack: list[XmlNode] = []
         self.root: XmlNode | None = None
         self._text: list[list[str]] = []
+        self._locator: Locator | None = None  # ContentHandler's own, set by setDocumentLocator
 
     def startElement(self, name: str, attrs: object) -> None:
-        node = XmlNode(name, self._locator.getLineNumber() if self._locator else 0)
+        line = self._locator.getLineNumber() if self._locator else None
+        node = XmlNode(name, line or 0)
         if self.stack:
             self.stack[-1].children.append(node)
         else:

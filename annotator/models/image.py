@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 from annotator.models.project import Label, Project
 
@@ -21,6 +23,15 @@ class ImageQuerySet(models.QuerySet["Image"]):
     def present(self) -> ImageQuerySet:
         """Images whose object is still in the bucket: the grid and training see only these."""
         return self.filter(missing=False)
+
+    def carrying_label(self, label_id: int, *, as_class: bool) -> ImageQuerySet:
+        """Images that carry a label: as their class (classification projects) or on a box."""
+        tagged: models.QuerySet[Any]
+        if as_class:
+            tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=label_id)
+        else:
+            tagged = Box.objects.filter(image=OuterRef("pk"), label_id=label_id)
+        return self.filter(Exists(tagged))
 
 
 class Image(models.Model):

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 
 class ProjectType(models.TextChoices):
@@ -21,7 +28,7 @@ class Role(models.TextChoices):
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
-    def for_user(self, user: settings.AUTH_USER_MODEL) -> ProjectQuerySet:
+    def for_user(self, user: User | AnonymousUser) -> ProjectQuerySet:
         """Projects the user is a member of; nobody else's exist for them."""
         if not user.is_authenticated:
             return self.none()
@@ -53,7 +60,7 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def role_of(self, user: settings.AUTH_USER_MODEL) -> Role | None:
+    def role_of(self, user: User | AnonymousUser) -> Role | None:
         if not user.is_authenticated:
             return None
         role = self.memberships.filter(user=user).values_list("role", flat=True).first()
@@ -84,8 +91,10 @@ LABEL_COLOURS = [
 
 
 class Label(models.Model):
+    NAME_MAX_LENGTH: ClassVar[int] = 100
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     color = models.CharField(max_length=7, blank=True)
     order = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,7 +109,7 @@ class Label(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.color:
             used = self.project.labels.count() if self.project_id else 0
             self.color = LABEL_COLOURS[used % len(LABEL_COLOURS)]

@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from django.db import IntegrityError, transaction
 
@@ -123,7 +123,7 @@ class _Incoming:
 
     name: str
     size: int
-    open: Callable[[], AbstractContextManager[BinaryIO]]
+    open: Callable[[], AbstractContextManager[IO[bytes]]]
     read: Callable[[], bytes]
     sha256: str = ""  # known before reading for zip members: their verification hashed them
 

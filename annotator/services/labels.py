@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -37,8 +38,8 @@ class LabelError(CodedError):
     """A label change that cannot be made; nothing was written."""
 
 
-def labels_payload(project_id: int) -> list[dict]:
-    return list(Label.objects.filter(project_id=project_id).values("id", "name", "color", "order"))
+def labels_payload(project_id: int) -> list[dict[str, Any]]:
+    return [dict(row) for row in Label.objects.filter(project_id=project_id).values("id", "name", "color", "order")]
 
 
 def announce(project_id: int, images: Sequence[tuple[int, int]] = ()) -> None:

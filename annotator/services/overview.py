@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Model, OuterRef, Subquery
 from django.urls import reverse
 
 from annotator.models import AnnotationEvent, Image, ImageStatus, ImageTally, Membership, Project, ReviewEvent, Role
@@ -39,8 +39,10 @@ def share_percent(part: int, whole: int) -> int:
     return part * 100 // whole if whole else 0
 
 
-def _latest(model: type, column: str = "created_at") -> Subquery:
-    return Subquery(model.objects.filter(project=OuterRef("project_id")).order_by(f"-{column}").values(column)[:1])
+def _latest(model: type[Model], column: str = "created_at") -> Subquery:
+    return Subquery(
+        model._default_manager.filter(project=OuterRef("project_id")).order_by(f"-{column}").values(column)[:1]
+    )
 
 
 def _nth_image(n: int) -> Subquery:

@@ -17,7 +17,7 @@ class LabelConflict(Exception):
     code = "label_exists"
 
 
-MAX_LABEL_NAME = Label._meta.get_field("name").max_length
+MAX_LABEL_NAME = Label.NAME_MAX_LENGTH
 MAX_LABELS_AT_CREATION = 500
 
 

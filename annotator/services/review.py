@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from annotator.events import broadcast
-from annotator.models import Box, Image, ImageStatus, Project, ProjectType, ReviewDecision, ReviewEvent
+from annotator.models import Image, ImageStatus, Project, ProjectType, ReviewDecision, ReviewEvent
 from annotator.services import tally
 from annotator.services.annotations import StaleVersion
 
@@ -58,11 +58,7 @@ def waiting(
     if annotator is not None:
         images = images.filter(annotated_by_id=annotator)
     if label is not None:
-        if project.type == ProjectType.CLASSIFICATION:
-            tagged = Image.labels.through.objects.filter(image=OuterRef("pk"), label_id=label)
-        else:
-            tagged = Box.objects.filter(image=OuterRef("pk"), label_id=label)
-        images = images.filter(Exists(tagged))
+        images = images.carrying_label(label, as_class=project.type == ProjectType.CLASSIFICATION)
     return images
 
 

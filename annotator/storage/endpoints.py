@@ -37,6 +37,7 @@ from botocore.awsrequest import (
     AWSHTTPSConnectionPool,
 )
 from django.conf import settings
+from urllib3.connection import HTTPConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
@@ -125,7 +126,7 @@ def resolve(host: str, port: int, allow_private: bool | None = None) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise EndpointUnresolvable(f"The storage host {host} cannot be resolved (DNS): {exc}.") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))  # an IPv4 or IPv6 address
     for text in addresses:
         reason = refusal(ipaddress.ip_address(text.split("%")[0]), allow_private)
         if reason:
@@ -207,7 +208,7 @@ def deadline_passed() -> bool:
     return limit is not None and limit.passed
 
 
-class _GuardedConnection:
+class _GuardedConnection(HTTPConnection):
     """Connects the socket to the checked address; TLS still verifies the host name."""
 
     def _new_conn(self) -> socket.socket:

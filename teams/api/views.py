@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.current import current_user
 from annotator.api.errors import ApiError, error_response
 from annotator.api.params import int_param
 from annotator.api.schema import errors
@@ -64,7 +65,9 @@ class MemberDetailView(ProjectScopedMixin, APIView):
         serializer = RoleChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            membership = member_service.change_role(request.user, membership, serializer.validated_data["role"])
+            membership = member_service.change_role(
+                current_user(request), membership, serializer.validated_data["role"]
+            )
         except member_service.MembershipError as exc:
             raise _membership_error(exc) from None
         return Response(MemberSerializer(membership).data)
@@ -72,7 +75,7 @@ class MemberDetailView(ProjectScopedMixin, APIView):
     @extend_schema(responses={204: None, **errors(409)})
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
         try:
-            member_service.remove_member(request.user, self._membership(user_id))
+            member_service.remove_member(current_user(request), self._membership(user_id))
         except member_service.MembershipError as exc:
             raise _membership_error(exc) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -86,7 +89,7 @@ class LeaveView(ProjectScopedMixin, APIView):
     @extend_schema(request=None, responses={204: None, **errors(409)})
     def post(self, request: Request, project_id: int) -> Response:
         try:
-            member_service.leave(self.project, request.user)
+            member_service.leave(self.project, current_user(request))
         except member_service.MembershipError as exc:
             raise _membership_error(exc) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -102,7 +105,7 @@ class TransferOwnershipView(ProjectScopedMixin, APIView):
         serializer.is_valid(raise_exception=True)
         try:
             membership = member_service.transfer_ownership(
-                self.project, request.user, serializer.validated_data["user"]
+                self.project, current_user(request), serializer.validated_data["user"]
             )
         except member_service.MembershipError as exc:
             raise _membership_error(exc) from None
@@ -134,7 +137,7 @@ class InvitationListView(ProjectScopedMixin, APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            outcomes = invitation_service.invite(self.project, request.user, data["emails"], data["role"])
+            outcomes = invitation_service.invite(self.project, current_user(request), data["emails"], data["role"])
         except invitation_service.InvitationError as exc:
             raise _invitation_error(exc) from None
         results = InviteResultSerializer(outcomes, many=True).data

@@ -6,8 +6,10 @@ of grouped queries, whatever the project's size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Max, Q
@@ -91,7 +93,8 @@ def _members(project: Project) -> list[MemberProgress]:
     boxes = dict(Box.objects.filter(image__project=project).order_by().values_list("author_id").annotate(n=Count("id")))
     members = []
     for membership in Membership.objects.filter(project=project).select_related("user").order_by("created_at"):
-        a, r = annotated.get(membership.user_id, {}), reviewed.get(membership.user_id, {})
+        a: Mapping[str, Any] = annotated.get(membership.user_id, {})
+        r: Mapping[str, Any] = reviewed.get(membership.user_id, {})
         members.append(
             MemberProgress(
                 user=membership.user_id,

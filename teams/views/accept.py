@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.current import current_user
 from accounts.forms import InvitedSignupForm
 from accounts.models import User
 from teams.models import Invitation, InvitationState
@@ -30,7 +31,7 @@ def _joined(request: HttpRequest, invitation: Invitation) -> HttpResponse:
 
 
 def _accept_as(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    user = request.user
+    user = current_user(request)
     if user.email.lower() != invitation.email.lower():
         context = {"invitation": invitation}
         return render(request, "teams/invitation_wrong_account.html", context, status=403)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.current import current_user
 from annotator.access import project_page
 from annotator.models import Project, Role
 from annotator.permissions import Action, role_allows
@@ -16,7 +17,7 @@ from teams.services.progress import team_progress
 @project_page({"GET": Action.VIEW})
 def progress(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     report = team_progress(project, days=14)
-    names = {m.user: m.name for m in report.members}
+    names: dict[int | None, str] = {m.user: m.name for m in report.members}  # a day's user is None once deleted
     days = [(cell, names.get(cell.user, "former member")) for cell in reversed(report.days)]
     context = {
         "project": project,
@@ -32,7 +33,7 @@ def progress(request: HttpRequest, project: Project, role: Role) -> HttpResponse
 @project_page({"POST": Action.LEAVE})
 def leave(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     try:
-        member_service.leave(project, request.user)
+        member_service.leave(project, current_user(request))
     except member_service.MembershipError as exc:
         messages.error(request, exc.message)
         return redirect("teams:progress", project_id=project.pk)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from accounts.current import current_user
 from annotator.access import project_page
 from annotator.api.review import QueueItemSerializer
 from annotator.ids import parse_id
@@ -29,7 +30,7 @@ def review(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
         "project": project,
         "role": role,
         "start": start,
-        "waiting": waiting(project, request.user).count(),
+        "waiting": waiting(project, current_user(request)).count(),
         "max_comment": MAX_COMMENT_LENGTH,
         "max_bulk": MAX_BULK_REVIEW,
         "api_base": reverse("api:project-detail", args=[project.pk]),

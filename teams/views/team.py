@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.current import current_user
 from annotator.access import project_page
 from annotator.models import Project, Role
 from annotator.permissions import Action, role_allows
-from teams.forms import DeleteProjectForm, InviteForm, RoleForm, TransferForm
+from teams.forms import ROLE_CHOICES, DeleteProjectForm, InviteForm, RoleForm, TransferForm
 from teams.models import Invitation
 from teams.services import invitations as invitation_service
 from teams.services import members as member_service
@@ -34,7 +37,7 @@ def _team_page(
         "members": members,
         "invitations": [i for i in Invitation.objects.filter(project=project) if i.is_open],
         "invite_form": invite_form or InviteForm(),
-        "role_choices": RoleForm.base_fields["role"].choices,
+        "role_choices": ROLE_CHOICES,
         "is_owner": role_allows(role, Action.TRANSFER_OWNERSHIP, project),
         "transfer_candidates": [m for m in members if m.user_id != request.user.pk],
         "can_delete": role_allows(role, Action.DELETE_PROJECT, project),
@@ -52,7 +55,9 @@ def invite(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
         return _team_page(request, project, role, form)
-    outcomes = invitation_service.invite(project, request.user, form.cleaned_data["emails"], form.cleaned_data["role"])
+    outcomes = invitation_service.invite(
+        project, current_user(request), form.cleaned_data["emails"], form.cleaned_data["role"]
+    )
     for outcome in outcomes:
         level = messages.SUCCESS if outcome.status in ("invited", "reinvited") else messages.WARNING
         detail = f": {outcome.message}" if outcome.status in ("send_failed", "throttled") else ""
@@ -60,7 +65,7 @@ def invite(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
     return redirect("teams:team", project_id=project.pk)
 
 
-def _run(request: HttpRequest, action: object, success: str) -> None:
+def _run(request: HttpRequest, action: Callable[[], object], success: str) -> None:
     """Call a service and turn its refusal into a message on the Team page."""
     try:
         action()
@@ -78,7 +83,7 @@ def member_role(request: HttpRequest, project: Project, role: Role, user_id: int
         new_role = form.cleaned_data["role"]
         _run(
             request,
-            lambda: member_service.change_role(request.user, membership, new_role),
+            lambda: member_service.change_role(current_user(request), membership, new_role),
             f"{membership.user.name} is now {new_role}.",
         )
     else:
@@ -90,7 +95,9 @@ def member_role(request: HttpRequest, project: Project, role: Role, user_id: int
 def member_remove(request: HttpRequest, project: Project, role: Role, user_id: int) -> HttpResponse:
     membership = get_object_or_404(project.memberships.select_related("user"), user_id=user_id)
     _run(
-        request, lambda: member_service.remove_member(request.user, membership), f"{membership.user.name} was removed."
+        request,
+        lambda: member_service.remove_member(current_user(request), membership),
+        f"{membership.user.name} was removed.",
     )
     return redirect("teams:team", project_id=project.pk)
 
@@ -125,7 +132,9 @@ def transfer(request: HttpRequest, project: Project, role: Role) -> HttpResponse
     else:
         target = form.cleaned_data["user"]
         _run(
-            request, lambda: member_service.transfer_ownership(project, request.user, target), "Ownership transferred."
+            request,
+            lambda: member_service.transfer_ownership(project, current_user(request), target),
+            "Ownership transferred.",
         )
     return redirect("teams:team", project_id=project.pk)
 

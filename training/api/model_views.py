@@ -9,8 +9,11 @@ or a CI job fetching it never gets one that failed; a run named by id answers wh
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -36,7 +39,7 @@ MODEL_NAME = OpenApiParameter(
     "name", str, OpenApiParameter.PATH, enum=DOWNLOADABLE_MODELS,
     description="model (SavedModel), model_web (TF.js), model_android (TFLite), model_ios (Core ML), models (all)",
 )  # fmt: skip
-MODEL_ZIP = {
+MODEL_ZIP: dict[Any, OpenApiResponse] = {
     (200, "application/zip"): OpenApiResponse(bytes, description="The zip; `X-Annotator-Run` names the run."),
     302: OpenApiResponse(description="On S3: a presigned link to the zip."),
     **errors(502),
@@ -127,13 +130,13 @@ def _model_name(name: str) -> str:
     return name
 
 
-def model_zip_response(artifact: Artifact) -> HttpResponse:
+def model_zip_response(artifact: Artifact) -> HttpResponseBase:
     """The zip itself (local storage) or a presigned link (S3), saying which run it came from."""
     run = artifact.run
     bucket = project_bucket(run.project)
     url = bucket.presigned_url(artifact.key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)
     if url:
-        response: HttpResponse = HttpResponseRedirect(url)
+        response: HttpResponseBase = HttpResponseRedirect(url)
     else:
         filename = f"run-{run.pk}-{artifact.filename}"
         response = FileResponse(bucket.open(artifact.key), content_type=artifact.content_type, as_attachment=True,
@@ -153,7 +156,7 @@ class LatestModelView(ProjectScopedMixin, APIView):
     actions = {"GET": Action.DOWNLOAD}
 
     @extend_schema(operation_id="models_latest", parameters=[MODEL_NAME], responses=MODEL_ZIP)
-    def get(self, request: Request, project_id: int, name: str) -> HttpResponse:
+    def get(self, request: Request, project_id: int, name: str) -> HttpResponseBase:
         artifact = latest_model(self.project, _model_name(name))
         if artifact is None:
             raise ApiError(
@@ -171,7 +174,7 @@ class RunModelView(_RunView):
     actions = {"GET": Action.DOWNLOAD}
 
     @extend_schema(operation_id="models_by_run", parameters=[MODEL_NAME], responses=MODEL_ZIP)
-    def get(self, request: Request, project_id: int, run_id: int, name: str) -> HttpResponse:
+    def get(self, request: Request, project_id: int, run_id: int, name: str) -> HttpResponseBase:
         run = self.get_run(run_id)
         artifact = run.artifacts.select_related("run").filter(name=_model_name(name)).first()
         if run.status != RunStatus.SUCCEEDED or artifact is None:

@@ -67,7 +67,8 @@ class ProblemSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     message = serializers.CharField()
-    label = serializers.CharField(required=False)
+    # DRF's metaclass pops declared fields off the class, so this never shadows Field.label; the stubs can't tell.
+    label = serializers.CharField(required=False)  # type: ignore[assignment]
     count = serializers.IntegerField(required=False)
     examples = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -77,7 +78,7 @@ class PreflightSerializer(serializers.Serializer):
 
     ok = serializers.BooleanField()
     kind = serializers.ChoiceField(choices=RunKind.choices)
-    errors = ProblemSerializer(many=True)
+    errors = ProblemSerializer(many=True)  # type: ignore[assignment]  # a declared field too, not Serializer.errors
     warnings = ProblemSerializer(many=True)
     images = serializers.IntegerField(help_text="Images the run would train and validate on.")
     examples_per_label = serializers.DictField(child=serializers.IntegerField(), help_text="By label name.")

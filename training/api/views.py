@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.current import current_user
 from annotator.api.errors import ApiError, error_response
 from annotator.api.pagination import IdCursorPagination
 from annotator.api.schema import errors
@@ -86,7 +87,9 @@ class RunListView(ProjectScopedMixin, generics.GenericAPIView):
         kind = _kind(self.project, serializer.validated_data.get("kind"))
         data = serializer.validated_data
         try:
-            run = services.create_run(self.project, request.user, kind, data["hyperparameters"], data.get("base_run"))
+            run = services.create_run(
+                self.project, current_user(request), kind, data["hyperparameters"], data.get("base_run")
+            )
         except base_runs.BaseRunRefused as exc:
             raise ApiError(exc.code, str(exc)) from None
         except services.PreflightFailed as exc:
@@ -197,7 +200,7 @@ class ArtifactDownloadView(_RunView):
     actions = {"GET": Action.DOWNLOAD}
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None, **errors(502)})
-    def get(self, request: Request, project_id: int, run_id: int, name: str) -> Response:
+    def get(self, request: Request, project_id: int, run_id: int, name: str) -> HttpResponseRedirect | FileResponse:
         artifact = get_object_or_404(self.get_run(run_id).artifacts, name=name)
         bucket = project_bucket(self.project)
         url = bucket.presigned_url(artifact.key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)

@@ -47,7 +47,7 @@ def classification_images(samples: Sequence[Sample], size: int, cache: bool = Tr
     """Unbatched ``(image, label)`` pairs, decoded and resized once."""
     paths = tf.constant([s.image_path for s in samples], tf.string)
     windows = tf.reshape(tf.constant(_windows(samples), tf.float32), [-1, 4])
-    labels = tf.constant([int(s.label) for s in samples], tf.int32)
+    labels = tf.constant([s.class_index for s in samples], tf.int32)
     dataset = tf.data.Dataset.from_tensor_slices((paths, windows, labels))
     dataset = dataset.map(lambda p, w, label: (load_resized(p, w, size), label), num_parallel_calls=AUTOTUNE)
     return dataset.cache() if cache else dataset
@@ -106,7 +106,7 @@ def detection_dataset(
     if augment is not None:
         dataset = dataset.shuffle(len(samples), seed=seed).repeat()
         dataset = _with_seeds(dataset, seed).map(
-            lambda item, s: augment_detection(*item, s, augment, size),
+            lambda item, s: augment_detection(item[0], item[1], item[2], s, augment, size),
             num_parallel_calls=AUTOTUNE,
         )
     dataset = dataset.map(lambda i, b, c: (i, encode(b, c)), num_parallel_calls=AUTOTUNE)

@@ -49,6 +49,13 @@ class Sample:
     boxes: tuple[Box, ...] = ()
     crop: tuple[float, float, float, float] | None = None
 
+    @property
+    def class_index(self) -> int:
+        """``label``, which every classification sample has (``TrainingSet.validate`` checks)."""
+        if self.label is None:
+            raise DatasetError(f"{self.image_path}: a classification sample without a label")
+        return self.label
+
 
 @dataclass(frozen=True)
 class TrainingSet:

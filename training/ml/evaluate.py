@@ -56,9 +56,12 @@ def classification_report(
     matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
     np.add.at(matrix, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
     totals = matrix.sum(axis=1)
-    per_class = {name: (float(matrix[i, i] / totals[i]) if totals[i] else None) for i, name in enumerate(labels)}
+    per_class: dict[str, float | None] = {
+        name: (float(matrix[i, i] / totals[i]) if totals[i] else None) for i, name in enumerate(labels)
+    }
     accuracy = float(np.trace(matrix) / max(matrix.sum(), 1))
-    ap, curves = {}, {}
+    ap: dict[str, float | None] = {}
+    curves: PRCurves = {}
     if probabilities is not None:
         truth = np.asarray(y_true, int)
         for c, name in enumerate(labels):
@@ -189,7 +192,7 @@ def evaluate_classifier(
     images = pipelines.classification_images(samples, input_size, cache=False)
     probabilities = np.array([serve(image[None])["probabilities"].numpy()[0] for image, _ in images])
     predicted = probabilities.argmax(-1) if len(probabilities) else []
-    return classification_report([s.label for s in samples], predicted, labels, probabilities)
+    return classification_report([s.class_index for s in samples], predicted, labels, probabilities)
 
 
 def evaluate_detector(

@@ -23,6 +23,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from .config import DetectorConfig
 from .dataset import CLASSIFICATION
 from .errors import ExportError
 from .inference import INPUT_NAME, InferenceModule, output_names
@@ -66,7 +67,7 @@ def export_all(result: TrainResult, out_dir: str | Path) -> ExportPaths:
     format, so its failure raises ExportError; another format's failure is recorded in
     ``failures`` (its folder removed) and the others are still built."""
     out_dir = Path(out_dir)
-    paths = ExportPaths(*(out_dir / name for name in (SAVED_MODEL, WEB, ANDROID, IOS)))
+    paths = ExportPaths(out_dir / SAVED_MODEL, out_dir / WEB, out_dir / ANDROID, out_dir / IOS)
     steps = (
         (SAVED_MODEL, lambda: export_saved_model(result, paths.saved_model)),
         (WEB, lambda: export_tfjs(paths.saved_model, paths.web)),
@@ -269,7 +270,7 @@ def metadata(result: TrainResult, export_format: str, extra: dict | None = None)
         "trained_from_scratch": result.trained_from_scratch,
         "preprocessing": "inside the model: x / 127.5 - 1",
     }
-    if result.kind != CLASSIFICATION:
+    if isinstance(config, DetectorConfig):  # every detection result, and only those
         data["postprocessing"] = {
             "inside_model": True,
             "decoder": "anchor-free centre heatmap (3x3 peak) + box distances, stride 8",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .config import ClassifierConfig
 from .dataset import CLASSIFICATION
 from .loop import TrainResult
 from .models.anchor_free import decode
@@ -31,10 +32,10 @@ class InferenceModule(tf.Module):
         self.serve = tf.function(self._serve, input_signature=[spec])
 
     def _serve(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
-        if self.kind == CLASSIFICATION:
-            return {"probabilities": self._classify(image)}
-        outputs = self.model(image, training=False)
         config = self.config
+        if isinstance(config, ClassifierConfig):  # each recipe builds its result with its own config class
+            return {"probabilities": self._classify(image, config.test_time_flip)}
+        outputs = self.model(image, training=False)
         return decode(
             outputs["heatmap"],
             outputs["box"],
@@ -44,10 +45,10 @@ class InferenceModule(tf.Module):
             iou_threshold=config.iou_threshold,
         )
 
-    def _classify(self, image: tf.Tensor) -> tf.Tensor:
+    def _classify(self, image: tf.Tensor, test_time_flip: bool) -> tf.Tensor:
         """Softmax probabilities; with ``test_time_flip``, the mean over the image and its
         mirror, computed as one batch of two so every runtime runs the network once."""
-        if not self.config.test_time_flip:
+        if not test_time_flip:
             return self.model(image, training=False)
         pair = tf.concat([image, tf.reverse(image, axis=[2])], axis=0)
         return tf.reduce_mean(self.model(pair, training=False), axis=0, keepdims=True)

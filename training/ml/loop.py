@@ -66,7 +66,7 @@ class TrainResult:
     config: ClassifierConfig | DetectorConfig
     model: keras.Model
     trained_from_scratch: bool
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, str | float]] = field(default_factory=list)  # phase, epoch and the epoch's metrics
     seconds: float = 0.0
     images_per_second: float | None = None  # optimiser throughput of the main phase
     eval_curve: list[list[float]] = field(default_factory=list)  # [[step, value], ...]
@@ -94,7 +94,7 @@ class Tracker:
         self.started = clock()
         self._first_step_at: float | None = None  # end of the phase's first step (tracing excluded)
         self._last: Progress | None = None
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, str | float]] = []
         self.eval_curve: list[list[float]] = []
         self.val_metric: float | None = None
 
@@ -124,10 +124,10 @@ class Tracker:
         if rate is None:
             elapsed = self.clock() - self.started
             return elapsed / self.step * (self.total_steps - self.step) if self.step else None
-        current = self.plan.get(self.phase)
+        current = self.plan.get(self.phase) if self.phase is not None else None
         cost = current.cost if current else 1.0
         remaining_here = max((current.steps if current else 0) - self.step_in_phase, 0)
-        later = list(self.plan.values())[list(self.plan).index(self.phase) + 1 :] if current else []
+        later = list(self.plan.values())[list(self.plan).index(current.name) + 1 :] if current else []
         return (remaining_here + sum(p.steps * p.cost for p in later) / cost) / rate
 
     def advance(self, phase: str, epoch: int, epochs: int, logs: dict, steps: int = 1) -> None:
@@ -188,7 +188,8 @@ class Monitor(keras.callbacks.Callback):
         super().__init__()
         self.tracker, self.phase, self.epochs, self.batch_size = tracker, phase, epochs, batch_size
         self.epoch = 0
-        self.timed_steps, self.timed_since = 0, None
+        self.timed_steps = 0
+        self.timed_since: float | None = None
 
     def on_train_begin(self, logs=None):
         self.tracker.start_phase(self.phase)
@@ -208,7 +209,7 @@ class Monitor(keras.callbacks.Callback):
         self.tracker.history.append({"phase": self.phase, "epoch": epoch + 1, **floats(logs)})
 
     def images_per_second(self) -> float | None:
-        if not self.timed_steps:
+        if not self.timed_steps or self.timed_since is None:
             return None
         return self.timed_steps * self.batch_size / (time.perf_counter() - self.timed_since)
 

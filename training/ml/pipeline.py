@@ -39,7 +39,7 @@ class RunResult:
     sample_images: list[Path] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
-    images_per_second: float = 0.0
+    images_per_second: float | None = None  # None: too few steps were timed
     # The trained weights, for later runs to warm-start from (warmstart.py).
     checkpoint: Path | None = None
     # Validation during training (loop.Evaluate): [[step, value], ...], the exported weights'

@@ -24,8 +24,8 @@ def train(
 ) -> TrainResult:
     """Train the model ``data.kind`` asks for. Validates the data first."""
     data.validate()
-    if data.kind == CLASSIFICATION:
+    if data.kind == CLASSIFICATION and isinstance(config, ClassifierConfig):
         return train_classifier(data, config, on_progress, should_cancel)
-    if data.kind == DETECTION:
+    if data.kind == DETECTION and isinstance(config, DetectorConfig):
         return train_detector(data, config, on_progress, should_cancel)
-    raise ValueError(f"unknown kind {data.kind!r}")
+    raise ValueError(f"a {data.kind} training set needs its own config, not a {type(config).__name__}")

@@ -71,7 +71,7 @@ def train_classifier(
     )
     monitor = Monitor(tracker, "head", config.head_epochs, config.batch_size)
     callbacks: list[keras.callbacks.Callback] = [monitor]
-    if checkpoint is not None:
+    if checkpoint is not None and val_features is not None and val_labels is not None:
         score = feature_scorer(head, val_features, val_labels)
         callbacks.append(Evaluate(tracker, checkpoint, score, config.eval_every * head_steps, head_steps, "head"))
     head.fit(
@@ -108,18 +108,21 @@ def train_classifier(
 
 def warm_start_classifier(extractor: keras.Model, head: keras.Model, config: ClassifierConfig) -> None:
     """Load ``config.warm_start`` into the backbone and the head (shared with ``extractor``)."""
+    if config.warm_start is None:
+        raise ValueError("warm_start_classifier needs config.warm_start")
+    warm_start = config.warm_start
 
     def build_base(classes: int) -> keras.Model:
         base = classifier_model.feature_extractor(untrained(config.input_size, config.alpha), config.input_size)
         return classifier_model.assemble(base, classifier_model.head(base.output_shape[-1], classes, config.dropout))
 
     model = classifier_model.assemble(extractor, head)
-    apply_warm_start(model, config.warm_start, build_base, CLASSIFIER_CLASS_VARIABLES)
+    apply_warm_start(model, warm_start, build_base, CLASSIFIER_CLASS_VARIABLES)
 
 
 def _train_features(
     extractor: keras.Model, data: TrainingSet, config: ClassifierConfig, tracker: Tracker, passes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Backbone features of the training images (one clean pass plus augmented copies) and of
     the validation images (clean), with their labels."""
     size, bs = config.input_size, config.batch_size
@@ -138,7 +141,7 @@ def _train_features(
             tracker.advance("features", 1, 1, {})
         return np.concatenate(features), np.concatenate(labels)
 
-    validation = (None, None)
+    validation: tuple[np.ndarray, np.ndarray] | tuple[None, None] = (None, None)
     if data.validation:
         validation = extract(pipelines.classification_dataset(data.validation, size, bs, config.seed, None, False))
     return (*extract(batches), *validation)

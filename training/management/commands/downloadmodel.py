@@ -58,8 +58,9 @@ class Command(BaseCommand):
             return self._found(runs.filter(pk=options["run_id"]).first(), f"No run {options['run_id']}.")
         if options["project"] is None or not (options["latest"] or options["run"]):
             raise CommandError("Say which run: RUN_ID, or --project ID with --latest or --run N.")
-        project = Project.objects.filter(pk=options["project"]).first()
-        self._found(project, f"No project {options['project']}.")
+        project: Project = self._found(
+            Project.objects.filter(pk=options["project"]).first(), f"No project {options['project']}."
+        )
         if options["run"]:
             return self._found(runs.filter(project=project, pk=options["run"]).first(),
                                f"Project {project.pk} has no run {options['run']}.")  # fmt: skip
