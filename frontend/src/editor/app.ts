@@ -13,7 +13,7 @@ import { PointerInput } from "./input";
 import { Labels } from "./labels";
 import { Live } from "./live";
 import { Queue } from "./queue";
-import { type Draft, Renderer, type Scene } from "./render";
+import { type Draft, type Renderer, type Scene, stageRenderer } from "./render";
 import { ReviewNote } from "./review";
 import { relogin } from "./session";
 import { Store } from "./store";
@@ -100,13 +100,7 @@ export class Editor {
       if (node.textContent !== text) node.textContent = text;
     };
     this.filters = new Filters($("#strip-filters"), cfg.api, (filter) => this.filterChanged(filter));
-    this.renderer = new Renderer(
-      stage,
-      { image: $("#layer-image") as HTMLCanvasElement, boxes: $("#layer-boxes") as HTMLCanvasElement,
-        overlay: $("#layer-overlay") as HTMLCanvasElement },
-      this.view,
-      () => this.scene(),
-    ); // prettier-ignore
+    this.renderer = stageRenderer(stage, this.view, () => this.scene());
     this.boxes = new BoxTools(
       {
         doc: () => this.doc,

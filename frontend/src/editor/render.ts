@@ -43,6 +43,17 @@ export interface Scene {
 
 type Layer = "image" | "boxes" | "overlay";
 
+/** The renderer of a page's stage: the three layer canvases the editor's markup names (the editor and the review queue share it). */
+export function stageRenderer(stage: HTMLElement, view: View, scene: () => Scene): Renderer {
+  const layer = (id: string) => stage.ownerDocument.getElementById(id) as HTMLCanvasElement;
+  return new Renderer(
+    stage,
+    { image: layer("layer-image"), boxes: layer("layer-boxes"), overlay: layer("layer-overlay") },
+    view,
+    scene,
+  );
+}
+
 export class Renderer {
   private contexts: Record<Layer, CanvasRenderingContext2D>;
   private dirty = new Set<Layer>();

@@ -6,7 +6,7 @@
 import { api, ApiError, type Label } from "../lib/api";
 import { $, el } from "../lib/dom";
 import { PointerInput, type PointerHost } from "../editor/input";
-import { Renderer, type Scene } from "../editor/render";
+import { type Renderer, type Scene, stageRenderer } from "../editor/render";
 import { ago, type Review } from "../editor/review";
 import { Store } from "../editor/store";
 import type { Doc } from "../editor/types";
@@ -46,13 +46,7 @@ export class ReviewApp {
     this.store = new Store(apiBase);
     this.queue = new ReviewQueue(apiBase);
     const stage = $("#stage");
-    this.renderer = new Renderer(
-      stage,
-      { image: $("#layer-image") as HTMLCanvasElement, boxes: $("#layer-boxes") as HTMLCanvasElement,
-        overlay: $("#layer-overlay") as HTMLCanvasElement },
-      this.view,
-      () => this.scene(),
-    ); // prettier-ignore
+    this.renderer = stageRenderer(stage, this.view, () => this.scene());
     new PointerInput(stage, this.view, this.pointerHost());
   }
 
