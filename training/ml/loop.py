@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
@@ -312,3 +313,14 @@ def floats(logs: dict | None) -> dict[str, float]:
 
 def epoch_steps(samples: int, batch_size: int) -> int:
     return max(math.ceil(samples / batch_size), 1)
+
+
+def evaluation_fields(tracker: Tracker, checkpoint: Checkpoint | None) -> dict[str, Any]:
+    """TrainResult's evaluation fields, the same for every recipe (no checkpoint: no validation split)."""
+    return {
+        "eval_curve": tracker.eval_curve,
+        "best": checkpoint.best if checkpoint else None,
+        "stopped_early": bool(checkpoint and checkpoint.stopped_early),
+        "metric_name": checkpoint.metric if checkpoint else None,
+        "eval_seconds": checkpoint.seconds if checkpoint else 0.0,
+    }

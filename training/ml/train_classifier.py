@@ -13,7 +13,18 @@ import tensorflow as tf
 from . import data as pipelines
 from .config import ClassifierConfig
 from .dataset import CLASSIFICATION, TrainingSet
-from .loop import CancelFn, Checkpoint, Evaluate, Monitor, Phase, ProgressFn, Tracker, TrainResult, epoch_steps
+from .loop import (
+    CancelFn,
+    Checkpoint,
+    Evaluate,
+    Monitor,
+    Phase,
+    ProgressFn,
+    Tracker,
+    TrainResult,
+    epoch_steps,
+    evaluation_fields,
+)
 from .models import classifier as classifier_model
 from .models.backbone import mobilenet_v2, train_from, untrained
 from .validation import ACCURACY, classifier_scorer, feature_scorer
@@ -98,11 +109,7 @@ def train_classifier(
         history=tracker.history,
         seconds=time.perf_counter() - started,
         images_per_second=throughput,
-        eval_curve=tracker.eval_curve,
-        best=checkpoint.best if checkpoint else None,
-        stopped_early=bool(checkpoint and checkpoint.stopped_early),
-        metric_name=ACCURACY if checkpoint else None,
-        eval_seconds=checkpoint.seconds if checkpoint else 0.0,
+        **evaluation_fields(tracker, checkpoint),
     )
 
 

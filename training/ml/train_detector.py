@@ -13,7 +13,18 @@ import tensorflow as tf
 from . import data as pipelines
 from .config import DetectorConfig
 from .dataset import DETECTION, TrainingSet
-from .loop import CancelFn, Checkpoint, Evaluate, Monitor, Phase, ProgressFn, Tracker, TrainResult, epoch_steps
+from .loop import (
+    CancelFn,
+    Checkpoint,
+    Evaluate,
+    Monitor,
+    Phase,
+    ProgressFn,
+    Tracker,
+    TrainResult,
+    epoch_steps,
+    evaluation_fields,
+)
 from .models.anchor_free import box_loss, encode_targets, heatmap_loss
 from .models.backbone import mobilenet_v2, train_from, untrained
 from .models.detector import STRIDE, build_detector
@@ -126,9 +137,5 @@ def train_detector(
         history=tracker.history,
         seconds=time.perf_counter() - started,
         images_per_second=monitor.images_per_second(),
-        eval_curve=tracker.eval_curve,
-        best=checkpoint.best if checkpoint else None,
-        stopped_early=bool(checkpoint and checkpoint.stopped_early),
-        metric_name=MAP50 if checkpoint else None,
-        eval_seconds=checkpoint.seconds if checkpoint else 0.0,
+        **evaluation_fields(tracker, checkpoint),
     )
