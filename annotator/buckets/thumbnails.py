@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 
 from annotator.models import Image
-from annotator.services.images import check_image, thumbnail_key
-from annotator.storage import BucketError, project_bucket
+from annotator.services.images import check_image
+from annotator.storage import BucketError, layout, project_bucket
 from annotator.uploads import DecoderBusy, ImageLimits, UploadRejected
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def ensure_thumbnail(image: Image) -> str:
         with bucket.open(image.key) as stream:
             data = stream.read(ImageLimits.from_settings().max_bytes + 1)
         checked = check_image(data)
-        key = thumbnail_key(checked.sha256)
+        key = layout.thumbnail_key(checked.sha256)
         bucket.put(key, checked.thumbnail, "image/jpeg")
     except DecoderBusy as exc:
         log.info("Thumbnail of image %s postponed: %s", image.pk, exc)

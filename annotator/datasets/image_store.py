@@ -18,8 +18,8 @@ from django.conf import settings
 from annotator.datasets.errors import DatasetError
 from annotator.formats import DatasetImage, FormatError
 from annotator.models import Image, Project
-from annotator.services.images import check_image, clean_name, thumbnail_key
-from annotator.storage import Bucket
+from annotator.services.images import check_image, clean_name
+from annotator.storage import Bucket, layout
 from annotator.uploads import UploadRejected, ValidatedImage
 
 CHUNK = 64
@@ -106,7 +106,7 @@ class ImageStore:
             sha256=checked.sha256,
             size_bytes=len(checked.data),
             content_type=checked.content_type,
-            thumbnail_key=thumbnail_key(checked.sha256),
+            thumbnail_key=layout.thumbnail_key(checked.sha256),
             existing_id=existing_id,
         )
 

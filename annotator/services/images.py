@@ -75,10 +75,6 @@ def check_image(data: bytes, *, sha256: str = "") -> ValidatedImage:
     return validate_image(data, ImageLimits.from_settings(), sha256=sha256)
 
 
-def thumbnail_key(sha256: str) -> str:
-    return layout.thumbnail_key(sha256)
-
-
 def _free_key(project: Project, key: str) -> str:
     """`key`, or `key` with a numeric suffix when another image already uses it."""
     stem, ext = posixpath.splitext(key)
@@ -93,7 +89,7 @@ def _store(project: Project, bucket: Bucket, user: User, name: str, image: Valid
     if duplicate := _duplicate(project, name, image.sha256):
         return duplicate
     key = _free_key(project, clean_name(name))
-    thumbnail = thumbnail_key(image.sha256)
+    thumbnail = layout.thumbnail_key(image.sha256)
     bucket.put(key, image.data, image.content_type)
     try:
         bucket.put(thumbnail, image.thumbnail, "image/jpeg")
