@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.services import password_changed
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -67,9 +69,7 @@ class User(AbstractUser):
         super().save(*args, **kwargs)
         self._password_disabled = False
         if changed:
-            from accounts.services import password_changed  # imports Token, a model that needs this one
-
-            password_changed(self)
+            password_changed(self.pk)
 
     @property
     def name(self) -> str:

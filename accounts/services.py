@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from rest_framework.authtoken.models import Token
 
-from accounts.models import User
 
+def password_changed(user_id: int) -> None:
+    """Revoke what the old password gave out. Called by `User.save` whenever a new password is saved.
 
-def password_changed(user: User) -> None:
-    """Revoke what the old password gave out. Called by `User.save` whenever a new password is saved."""
-    Token.objects.filter(user=user).delete()
+    It takes the account's id, not the User: the model calls this, so this module stays below
+    accounts.models and never imports it back.
+    """
+    Token.objects.filter(user_id=user_id).delete()

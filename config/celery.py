@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("annotator")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["training", "annotator", "annotator.datasets"])
+app.autodiscover_tasks(["annotator"])
 
 
 def ensure_broker_folders() -> None:

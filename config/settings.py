@@ -121,6 +121,12 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# The password apart from the URL, so that it can come from a file (DATABASE_PASSWORD_FILE: the
+# compose file's generated secret, a mounted Kubernetes Secret) while the URL stays plain config.
+# When set, it replaces any password written in DATABASE_URL.
+_DATABASE_PASSWORD = env_str("DATABASE_PASSWORD", "")
+if _DATABASE_PASSWORD:
+    DATABASES["default"]["PASSWORD"] = _DATABASE_PASSWORD
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so concurrent writers
     # queue on the busy timeout instead of failing with "database is locked".
@@ -258,16 +264,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 )
 # The run's database row holds every outcome; nothing reads Celery results.
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ROUTES = {
-    "training.tasks.*": {"queue": "training"},
-    "annotator.tasks.*": {"queue": "storage"},
-    # Dataset imports and exports (docs/datasets.md): never stuck behind a training run.
-    "annotator.datasets.tasks.*": {"queue": "jobs"},
-}
+# Jobs name their queue when they are sent (annotator/jobs.py: syncs "storage", dataset imports
+# and exports "jobs", runs "training"), so none waits behind another kind; housekeeping below.
+CELERY_TASK_ROUTES = {"annotator.tasks.*": {"queue": "storage"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE = {"reap-stale-runs": {"task": "training.tasks.reap_stale_runs", "schedule": 15.0}}
+# One reaper for every kind of job (annotator.jobs.REAP_SECONDS).
+CELERY_BEAT_SCHEDULE = {"reap-jobs": {"task": "annotator.tasks.reap_jobs", "schedule": 15.0}}
 if ANNOTATOR_STORAGE_JOBS == "celery":
     # Bucket housekeeping (docs/buckets.md): reaper, debounced _annotations.json, periodic syncs.
     CELERY_BEAT_SCHEDULE["storage-tick"] = {"task": "annotator.tasks.storage_tick", "schedule": 10.0}
@@ -335,7 +339,6 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "annotator.models.Role",
         "ImageStatusEnum": "annotator.models.ImageStatus",
         "JobStatusEnum": "annotator.models.JobStatus",
-        "RunStatusEnum": "training.models.RunStatus",
         "ReviewDecisionEnum": "annotator.models.ReviewDecision",
         "ReviewVerdictEnum": ["approve", "reject"],  # what a reviewer sends (review/, review/bulk/)
     },

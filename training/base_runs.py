@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.db.models import Exists, OuterRef
 
+from annotator.errors import CodedError
 from annotator.models import Project
 from annotator.storage import BucketError, project_bucket
 from training import snapshot
@@ -31,12 +32,8 @@ ARCHITECTURE = ("alpha", "input_size")
 OFFERED = 20  # compatible runs listed for a form to choose from
 
 
-class BaseRunRefused(Exception):
+class BaseRunRefused(CodedError):
     """The run asked for cannot seed this one; `code` is the API's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def with_checkpoint(project: Project, kind: str):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from annotator.models import Project
-from annotator.storage import layout
+from annotator.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
+from annotator.storage import BucketError, layout, project_bucket
 
 
 class RunKind(models.TextChoices):
@@ -16,32 +19,44 @@ class RunKind(models.TextChoices):
     DETECTION = "detection", "Object detection"
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+# A run's lifecycle is every job's (annotator.models.jobs); the old names stay for readers.
+RunStatus = JobStatus
+ACTIVE_STATUSES = ACTIVE_JOB_STATUSES
+# The key of a run's headline figure in Run.metrics (the ML side's validation.MAP50 / ACCURACY), and
+# how pages name it. Detector runs evaluated before the key was unified stored mAP@0.5 as "map":
+# Run.score and Run.shown_metrics read it when "map50" is absent, so old runs stay readable.
+METRIC_KEYS = {RunKind.DETECTION: "map50", RunKind.CLASSIFICATION: "accuracy"}
+METRIC_LABELS = {"map50": "mAP@0.5", "accuracy": "accuracy"}
+LEGACY_METRIC_KEYS = {"map50": "map"}
 # The artifact a run keeps for later runs to warm-start from, never offered for download.
 CHECKPOINT_ARTIFACT = "checkpoint"
+
+log = logging.getLogger(__name__)
 
 
 class RunQuerySet(models.QuerySet["Run"]):
     def active(self) -> RunQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def stale(self, cutoff: datetime) -> RunQuerySet:
-        """Running, but no heartbeat since `cutoff`: the worker is gone."""
-        return self.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
 
+class Run(Job):
+    """One training run; its lifecycle (claim, heartbeat, finish, fail, cancel, reap) is annotator.jobs'."""
 
-class Run(models.Model):
+    job_kind = "run"
+    noun = "run"
+    queue = "training"
+    runner = "training.worker.run"
+    heartbeat_timeout_setting = "ANNOTATOR_RUN_HEARTBEAT_TIMEOUT"
+    # training.api.serializers.RunSerializer's model fields, in its order; `event_payload` gives
+    # `created_by` and `metrics` as the serializer does and adds `urls` and `artifacts`.
+    PAYLOAD_FIELDS = (
+        "id", "project", "kind", "status", "hyperparameters", "snapshot_key", "snapshot_sha256",
+        "dataset_summary", "metrics", "progress", "error_code", "error", "attempts", "heartbeat_at", "worker",
+        "created_by", "created_at", "started_at", "finished_at", "base_run",
+    )  # fmt: skip
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=20, choices=RunKind.choices)
-    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     # Validated by training.api.serializers.HyperParametersSerializer, stored with every default filled in.
     hyperparameters = models.JSONField(default=dict)
     # The frozen dataset this run trains on, in the project's bucket.
@@ -64,17 +79,11 @@ class Run(models.Model):
     base_run = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="warm_started_runs"
     )
-    # What went wrong, written for the person who started the run.
-    error = models.TextField(blank=True)
+    # How many times a worker claimed it (a redelivered message claims nothing: see annotator.jobs.claim).
     attempts = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=255, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RunQuerySet.as_manager()
@@ -90,8 +99,30 @@ class Run(models.Model):
         return f"run {self.pk} ({self.kind}, {self.status})"
 
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+    def metric_name(self) -> str:
+        """The key of this run's headline figure: `map50` (detectors) or `accuracy` (classifiers)."""
+        return METRIC_KEYS[RunKind(self.kind)]
+
+    @property
+    def metric_label(self) -> str:
+        return METRIC_LABELS[self.metric_name]
+
+    @property
+    def score(self) -> float | None:
+        """The final evaluation's headline figure, None before one exists."""
+        name = self.metric_name
+        value = self.metrics.get(name)
+        if value is None and name in LEGACY_METRIC_KEYS:
+            value = self.metrics.get(LEGACY_METRIC_KEYS[name])
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    @property
+    def shown_metrics(self) -> dict:
+        """`metrics` as readers expect them today: an old detector run's `map` also answers as `map50`."""
+        name = self.metric_name
+        if self.metrics.get(name) is None and self.score is not None:
+            return {**self.metrics, name: self.score}
+        return self.metrics
 
     @property
     def offered_artifacts(self) -> models.QuerySet[Artifact]:
@@ -101,6 +132,46 @@ class Run(models.Model):
     @property
     def prefix(self) -> str:
         return layout.run_prefix(self.pk)
+
+    @property
+    def created_by_name(self) -> str | None:
+        user = self.created_by
+        return (user.display_name or user.email) if user else None
+
+    @property
+    def urls(self) -> dict[str, str]:
+        args = [self.project_id, self.pk]
+        return {
+            "detail": reverse("api:run-detail", args=args),
+            "cancel": reverse("api:run-cancel", args=args),
+            "artifacts": reverse("api:run-artifacts", args=args),
+            "page": reverse("training:run-detail", args=args),
+        }
+
+    def discard_uploads(self) -> None:
+        """Remove files the run wrote but never offered; the snapshot stays, for the record."""
+        if self.artifacts.exists():
+            return
+        bucket = project_bucket(self.project)
+        try:
+            for info in bucket.list(self.prefix + "/"):
+                if info.key != self.snapshot_key:
+                    bucket.delete(info.key)
+        except BucketError:
+            log.exception("Could not remove the unfinished files of run %s", self.pk)
+
+    def on_failed(self) -> None:
+        # However it failed (its worker, the reaper, a refused queue), a failed run offers nothing.
+        self.discard_uploads()
+
+    def event_payload(self) -> dict[str, Any]:
+        """RunSerializer's representation, plus what a succeeded run offers (so a page can show its
+        downloads without asking): each artifact's name, size and whether its export was verified."""
+        payload = super().event_payload()
+        payload.update(created_by=self.created_by_name, metrics=self.shown_metrics, urls=self.urls)
+        offered = self.offered_artifacts.values("name", "size_bytes", "verified")
+        payload["artifacts"] = list(offered) if self.status == JobStatus.SUCCEEDED else []
+        return payload
 
 
 class Artifact(models.Model):

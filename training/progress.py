@@ -1,13 +1,15 @@
 """What a worker tells the world while it trains: heartbeat, progress, log, cancellation.
 
 TensorFlow calls `Reporter.progress` from inside training/ml with a plain progress object;
-only this module touches the run's row. Writes are throttled so a fast loop of tiny steps
+only this module writes the run's progress, through the job kernel (`annotator.jobs.heartbeat`,
+`publish`). Writes are throttled so a fast loop of tiny steps
 does not hammer the database, and every write doubles as a heartbeat; an evaluation point is
 never throttled away. A separate thread keeps the row and the websocket current through
 long stretches without steps (graph tracing and filling the image cache at a phase's first
 step, evaluation, export): at least every `REFRESH_SECONDS` it re-writes and re-broadcasts
 the latest state with the ETA counted down since it was measured. Both notice when the row
-stops saying "running" (cancelled, or failed by the reaper).
+stops saying "running" (cancelled, or failed by the reaper). Each write is one partial
+`job.progress` event: `progress`, and the newest `point` / `eval_point` of the two curves.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from annotator.events import broadcast
-from training.models import Run, RunStatus
+from annotator import jobs
+from training.models import Run
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,7 @@ MAX_LOG_LINES = 400
 
 class Reporter:
     def __init__(self, run: Run) -> None:
-        self.run_id = run.pk
-        self.project_id = run.project_id
+        self.run = run
         self.cancelled = threading.Event()  # the row stopped saying running
         self._finished = threading.Event()
         self.curve: list[list[float]] = []
@@ -105,13 +106,14 @@ class Reporter:
         with self._lock:
             self._written = now
             state, eval_point, self._eval_point = self.state, self._eval_point, None
-            fields = {"progress": state, "loss_curve": self.curve, "eval_curve": self.eval_curve,
-                      "log": "\n".join(self.lines)}  # fmt: skip
-            if not self._touch(**fields):
+            run = self.run
+            run.progress, run.loss_curve, run.eval_curve = state, self.curve, self.eval_curve
+            run.log = "\n".join(self.lines)
+            if not jobs.heartbeat(run, "progress", "loss_curve", "eval_curve", "log"):
+                self.cancelled.set()
                 return
-        broadcast(self.project_id, "run.progress", {"id": self.run_id, "status": "running", "progress": state,
-                                                    "point": self.curve[-1] if self.curve else None,
-                                                    "eval_point": eval_point})  # fmt: skip
+            point = self.curve[-1] if self.curve else None
+        jobs.publish(run, payload={"progress": state, "point": point, "eval_point": eval_point})
 
     def refresh(self) -> None:
         """Re-write and re-broadcast the latest state, its ETA counted down to now."""
@@ -119,15 +121,6 @@ class Reporter:
             eta, measured = self._eta
             self.state = {**self.state, "eta_seconds": round(max(eta - (time.monotonic() - measured), 0.0), 1)}
         self.write(force=True)
-
-    def _touch(self, **fields: Any) -> bool:
-        now = timezone.now()
-        changed = Run.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
-            heartbeat_at=now, updated_at=now, **fields
-        )
-        if not changed:
-            self.cancelled.set()
-        return bool(changed)
 
     def _beat(self) -> None:
         tick = min(settings.ANNOTATOR_RUN_HEARTBEAT_INTERVAL, REFRESH_SECONDS)
@@ -138,7 +131,7 @@ class Reporter:
                     try:
                         self.refresh()
                     except Exception:  # a missed beat is retried next tick; the reaper judges the rest
-                        log.exception("Heartbeat of run %s failed", self.run_id)
+                        log.exception("Heartbeat of run %s failed", self.run.pk)
         finally:
             connection.close()
 

@@ -1,46 +1,51 @@
-"""Starting, cancelling and ending runs: every status change of a run happens here.
+"""Starting, cancelling and ending runs, through the job kernel (annotator.jobs).
 
-Status changes are conditional updates (`WHERE status IN ...`), so a cancel, the reaper
-and a finishing worker can race and exactly one of them wins.
+Every status change is the kernel's conditional update, so a cancel, the reaper and a finishing
+worker can race and exactly one of them wins; each change is one `job.progress` event. A run
+succeeds only together with its Artifact rows, and a failed one removes its unfinished uploads
+(Run.on_failed).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
+from annotator import jobs
 from annotator.buckets.thumbnails import ensure_thumbnail
-from annotator.events import broadcast
+from annotator.errors import CodedError
 from annotator.models import Image, Project
-from annotator.storage import BucketError, project_bucket
-from config.logs import job_event
-from training import base_runs, dispatch, snapshot
+from annotator.storage import project_bucket
+from training import base_runs, snapshot
 from training.hyperparameters import validated
-from training.models import ACTIVE_STATUSES, Artifact, Run, RunStatus
+from training.models import Artifact, Run
 from training.preflight import EXAMPLES_SHOWN, Preflight, Problem, run_preflight
 
 log = logging.getLogger(__name__)
 
 
-class PreflightFailed(Exception):
+class PreflightFailed(CodedError):
+    """The pre-flight check found problems: the API lists them in `problems` (and `warnings`)."""
+
     def __init__(self, preflight: Preflight) -> None:
-        super().__init__("The data is not ready for training.")
+        check = preflight.to_dict()
+        super().__init__(
+            "preflight_failed",
+            "The data is not ready for training; fix the problems listed.",
+            problems=check["errors"],
+            warnings=check["warnings"],
+        )
         self.preflight = preflight
 
 
-class RunNotActive(Exception):
-    code = "run_finished"
+class RunNotActive(CodedError):
+    status = 409
 
-
-def run_payload(run: Run) -> dict:
-    from training.api.serializers import RunSerializer
-
-    return RunSerializer(run).data
+    def __init__(self, message: str) -> None:
+        super().__init__("run_finished", message)
 
 
 def create_run(
@@ -72,8 +77,8 @@ def create_run(
         # A rolled-back transaction leaves only an unreferenced snapshot behind, never a run without one.
         run.snapshot_key, run.snapshot_sha256 = snapshot.write_snapshot(project_bucket(project), run.prefix, manifest)
         run.save(update_fields=["snapshot_key", "snapshot_sha256"])
-        dispatch.enqueue(run)
-        broadcast(project.pk, "run.created", run_payload(run))
+        jobs.publish(run)
+        jobs.dispatch(run, "celery")
     return run
 
 
@@ -100,68 +105,30 @@ def _freeze_checksums(project: Project, preflight: Preflight) -> None:
 
 
 def cancel_run(run: Run) -> Run:
-    """Queued runs never start; a running worker sees the status at its next check and stops."""
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Run.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
-            status=RunStatus.CANCELLED, finished_at=now, updated_at=now
-        )
+    """Queued runs never start; a running worker sees the status at its next heartbeat and stops."""
+    if not jobs.cancel(run):
         run.refresh_from_db()
-        if not changed:
-            raise RunNotActive(f"The run has already {run.status}; only queued or running runs can be cancelled.")
-        broadcast(run.project_id, "run.updated", run_payload(run))
-    job_event("run", run.pk, "cancelled", project_id=run.project_id)
+        raise RunNotActive(f"The run has already {run.status}; only queued or running runs can be cancelled.")
     return run
 
 
-def fail_run(run_id: int, error: str, *, stale_before: datetime | None = None) -> bool:
-    """Mark the run failed with `error` unless it already ended; True if this call failed it.
-
-    With `stale_before`, only a running run whose last heartbeat is older than that fails:
-    a heartbeat written since the reaper looked saves the run.
-    """
-    now = timezone.now()
-    runs = Run.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES)
-    if stale_before is not None:
-        runs = runs.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before)
-    with transaction.atomic():
-        changed = runs.update(status=RunStatus.FAILED, error=error, finished_at=now, updated_at=now)
-        if changed:
-            run = Run.objects.get(pk=run_id)
-            broadcast(run.project_id, "run.updated", run_payload(run))
-    if changed:
-        job_event("run", run_id, "lost" if stale_before else "failed", error=error[:200])
-        discard_uploads(Run.objects.select_related("project").get(pk=run_id))
-    return bool(changed)
+def fail_run(run: Run, code: str, error: str) -> bool:
+    """Fail the run with a stable `code` and `error` for the person, unless it already ended; True if
+    this call failed it (its unfinished uploads are then removed: Run.on_failed)."""
+    return jobs.fail(run, code, error)
 
 
-def succeed_run(run_id: int, metrics: dict, artifacts: list[Artifact]) -> bool:
+def succeed_run(run: Run, metrics: dict, artifacts: list[Artifact]) -> bool:
     """Offer the artifacts and mark the run succeeded in one transaction, if it is still running.
 
     Unverified exports (`Artifact.verified` false) are offered too: the run still succeeded."""
-    now = timezone.now()
+    run.metrics = metrics
     with transaction.atomic():
-        changed = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            status=RunStatus.SUCCEEDED, metrics=metrics, finished_at=now, updated_at=now
-        )
-        if changed:
-            Artifact.objects.bulk_create(artifacts)
-            run = Run.objects.get(pk=run_id)
-            broadcast(run.project_id, "run.updated", run_payload(run))
-    if changed:
-        unverified = ",".join(sorted(a.name for a in artifacts if not a.verified)) or "none"
-        job_event("run", run_id, "succeeded", artifacts=len(artifacts), unverified=unverified)
-    return bool(changed)
-
-
-def discard_uploads(run: Run) -> None:
-    """Remove files a run wrote but never offered; the snapshot stays, for the record."""
-    if run.artifacts.exists():
-        return
-    bucket = project_bucket(run.project)
-    try:
-        for info in bucket.list(run.prefix + "/"):
-            if info.key != run.snapshot_key:
-                bucket.delete(info.key)
-    except BucketError:
-        log.exception("Could not remove the unfinished files of run %s", run.pk)
+        # The rows first, so the "succeeded" event lists them; rolled back if the run ended meanwhile.
+        Artifact.objects.bulk_create(artifacts)
+        if not jobs.finish(run, "metrics"):
+            transaction.set_rollback(True)
+            return False
+    unverified = ",".join(sorted(a.name for a in artifacts if not a.verified)) or "none"
+    log.info("Run %s offers %s artifacts (unverified: %s)", run.pk, len(artifacts), unverified)
+    return True

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from annotator.errors import CodedError
 from annotator.storage import Bucket
 from annotator.uploads import ImageLimits, validate_image
 from training.artifacts import CHUNK, safe_extract
@@ -36,12 +37,10 @@ _loaded: OrderedDict[str, object] = OrderedDict()
 _lock = threading.Lock()
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(CodedError):
     """The run has no such model or file, or this server cannot run it; ``code`` says which."""
 
-    def __init__(self, code: str, message: str, status: int = 404):
-        super().__init__(message)
-        self.code, self.status = code, status
+    status = 404
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from rest_framework import serializers
 
+from annotator import jobs
 from annotator.access import project_page
 from annotator.ids import parse_id
 from annotator.models import Project, Role
 from annotator.permissions import Action, role_allows
-from training import base_runs, reaper
+from training import base_runs
 from training.hyperparameters import CLASSIFIER_ONLY, HyperParametersSerializer, validated
 from training.models import Run, RunKind
 from training.preflight import default_kind
@@ -21,7 +22,7 @@ MAX_COMPARED = 8
 
 @project_page({"GET": Action.VIEW})
 def run_list(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
-    reaper.reap(project)
+    jobs.reap(kinds=[Run], project_id=project.pk)
     base_id = request.GET.get("from", "")
     base = Run.objects.filter(project=project, pk=base_pk).first() if (base_pk := parse_id(base_id)) else None
     kind = base.kind if base else default_kind(project)
@@ -80,7 +81,7 @@ def form_fields(params: dict) -> list[dict]:
 
 @project_page({"GET": Action.VIEW})
 def run_detail(request: HttpRequest, project: Project, role: Role, run_id: int) -> HttpResponse:
-    reaper.reap(project)
+    jobs.reap(kinds=[Run], project_id=project.pk)
     run = get_object_or_404(Run.objects.filter(project=project).select_related("created_by"), pk=run_id)
     artifacts = list(run.offered_artifacts)
     context = {
@@ -92,7 +93,7 @@ def run_detail(request: HttpRequest, project: Project, role: Role, run_id: int) 
         "web_model_url": _web_model_url(run, artifacts),
         "predictions": [a for a in artifacts if a.name.startswith("prediction_")],
         "matrix": _confusion_rows(run.metrics),
-        "metric_name": "mAP@0.5" if run.kind == RunKind.DETECTION else "accuracy",
+        "metric_name": run.metric_label,
         **_per_class_rows(run.metrics),
     }
     return render(request, "training/run_detail.html", context)

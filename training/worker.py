@@ -1,27 +1,24 @@
-"""One run on a worker: claim it, fetch its snapshot, train, upload, and only then succeed.
+"""One run on a worker: train, upload, and only then succeed.
 
-Artifacts go to the bucket first; their rows and the "succeeded" status are written in one
-transaction at the very end, so a run killed half way offers nothing. Every failure ends
-as a failed run whose error says what to do.
+annotator.jobs claims the run (queued -> running, exactly once) and calls `run`, the Run kind's
+runner. Artifacts go to the bucket first; their rows and the "succeeded" status are written in
+one transaction at the very end, so a run killed half way offers nothing. Every failure ends
+here as a failed run with a stable `error_code` and an error (`explain`) that says what to do,
+never the kernel's generic message. TensorFlow is imported only once a run trains.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import tempfile
 import traceback
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
+from django.db.models import F
 
-from annotator.events import broadcast
 from annotator.storage import BucketError, project_bucket
-from config.logs import job_event
 from training import base_runs, cache, services, snapshot, weights
 from training.artifacts import upload_checkpoint, upload_outcome
 from training.ml.errors import (
@@ -38,39 +35,25 @@ from training.progress import Reporter, finite
 log = logging.getLogger(__name__)
 
 
-def claim(run_id: int) -> Run | None:
-    """Queued -> running, exactly once; a cancelled or redelivered run is left alone."""
-    now = timezone.now()
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    with transaction.atomic():
-        changed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, updated_at=now, worker=worker
-        )
-        if not changed:
-            return None
-        run = Run.objects.select_related("project").get(pk=run_id)
-        run.attempts += 1
-        run.save(update_fields=["attempts"])
-        broadcast(run.project_id, "run.updated", services.run_payload(run))
-    job_event("run", run_id, "started", project_id=run.project_id, worker=worker, attempt=run.attempts)
-    return run
-
-
-def execute(run_id: int) -> None:
-    run = claim(run_id)
-    if run is None:
-        log.info("Run %s is not queued any more; nothing to do.", run_id)
-        return
-    with Reporter(run) as reporter, tempfile.TemporaryDirectory(prefix=f"run-{run_id}-") as tmp:
+def run(job: Run) -> None:
+    """Train a run the kernel has just claimed; it ends succeeded, failed, or as its canceller left it."""
+    # Counted right after the kernel's claim: the row tells an operator how often a worker took it up.
+    Run.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1)
+    job.refresh_from_db(fields=["attempts"])
+    log.info("Run %s: attempt %s on %s", job.pk, job.attempts, job.worker)
+    with Reporter(job) as reporter, tempfile.TemporaryDirectory(prefix=f"run-{job.pk}-") as tmp:
         try:
-            _train(run, reporter, Path(tmp))
+            _train(job, reporter, Path(tmp))
         except TrainingCancelled:
             reporter.log("stopped: the run was cancelled")
-            services.discard_uploads(run)
-        except Exception as exc:  # every failure must reach the run's status and error text
-            log.exception("Run %s failed", run_id)
+            job.discard_uploads()
+        except Exception as exc:  # every failure must reach the run's status, code and error text
+            log.exception("Run %s failed", job.pk)
             reporter.log(traceback.format_exc(limit=8))
-            services.fail_run(run_id, explain(exc))
+            services.fail_run(job, error_code(exc), explain(exc))
+    if job.status == RunStatus.RUNNING:
+        # Cancelled or reaped while it worked: read what the row says, so the kernel leaves it be.
+        job.refresh_from_db(fields=["status"])
 
 
 def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
@@ -111,16 +94,34 @@ def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
     report = {"metrics": metrics, "history": finite(outcome.history), "hyperparameters": run.hyperparameters,
               "snapshot": {"key": run.snapshot_key, "sha256": run.snapshot_sha256}}  # fmt: skip
     artifacts = upload_outcome(
-        run, bucket, outcome.exports, outcome.predictions, json.dumps(report, indent=2), metrics["verification"]
-    )
+        run, bucket, outcome.exports, outcome.predictions, json.dumps(report, indent=2), metrics["verification"],
+        failures=metrics["export_failures"],
+    )  # fmt: skip
     if outcome.checkpoint is not None:
         artifacts.append(upload_checkpoint(run, bucket, outcome.checkpoint))
     if reporter.should_cancel():
         raise TrainingCancelled("cancelled while uploading")
     reporter.log("done")
     reporter.write(force=True)
-    if not services.succeed_run(run.pk, metrics, artifacts):
-        services.discard_uploads(run)
+    if not services.succeed_run(run, metrics, artifacts):
+        run.discard_uploads()
+
+
+def error_code(exc: Exception) -> str:
+    """The failed run's stable `error_code`, for clients to branch on (explain says it in words)."""
+    if isinstance(exc, base_runs.BaseRunRefused | BucketError):
+        return exc.code
+    if isinstance(exc, WarmStartFailed):
+        return "warm_start_failed"
+    if isinstance(exc, WeightsUnavailable):
+        return "weights_unavailable"
+    if isinstance(exc, DatasetError):
+        return "dataset_unusable"
+    if isinstance(exc, cache.ImageChanged | snapshot.SnapshotChanged):
+        return "data_changed"
+    if isinstance(exc, ExportVerificationFailed | ExportError):
+        return "export_failed"
+    return "worker_failed"
 
 
 def explain(exc: Exception) -> str:

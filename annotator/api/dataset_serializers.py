@@ -1,8 +1,11 @@
-"""Import and export jobs as the API shows them; websocket progress uses the same shapes."""
+"""Import and export jobs as the API shows them.
+
+The fields are the models' PAYLOAD_FIELDS, which their `job.progress` events carry too
+(DatasetJob.event_payload), so the REST API and the websocket say the same; an export's
+`download_url` is per user and stays out of events.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -13,10 +16,6 @@ from annotator.models import ExportJob, ImportJob, JobStatus
 from annotator.storage import project_bucket
 
 DOWNLOAD_SALT = "annotator.datasets.export-download"
-_JOB_FIELDS = [
-    "id", "status", "format", "phase", "done", "total", "report", "error_code", "error",
-    "created_by", "created_at", "started_at", "finished_at", "heartbeat_at",
-]  # fmt: skip
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -24,7 +23,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = [*_JOB_FIELDS, "file_name", "skip_invalid"]
+        fields = list(ImportJob.PAYLOAD_FIELDS)
         read_only_fields = fields
 
 
@@ -34,7 +33,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExportJob
-        fields = [*_JOB_FIELDS, "split", "size_bytes", "download_url"]
+        fields = [*ExportJob.PAYLOAD_FIELDS, "download_url"]
         read_only_fields = fields
 
     def get_download_url(self, job: ExportJob) -> str | None:
@@ -73,10 +72,3 @@ def check_download_token(token: str, job: ExportJob, user_id: int) -> bool:
     except signing.BadSignature:  # includes SignatureExpired
         return False
     return data == {"export": job.pk, "user": user_id}
-
-
-def job_payload(job: ImportJob | ExportJob) -> dict[str, Any]:
-    """The websocket message for a job: the REST shape, without per-user links."""
-    if isinstance(job, ImportJob):
-        return {"kind": "import", **ImportJobSerializer(job).data}
-    return {"kind": "export", **ExportJobSerializer(job).data}

@@ -30,12 +30,17 @@ from annotator.api.parsers import JSONParser
 from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
 from annotator.datasets import jobs
-from annotator.datasets.errors import DatasetError
-from annotator.models import ExportJob, ImportJob, JobStatus
+from annotator.jobs import reap
+from annotator.models import ExportJob, ImportJob, JobStatus, Project
 from annotator.permissions import Action
 from annotator.storage import project_bucket
 
 LIST_LIMIT = 50
+
+
+def _reap(project: Project) -> None:
+    """Reading a project's jobs fails those whose worker died, so nobody waits on a dead one."""
+    reap(kinds=[ImportJob, ExportJob], project_id=project.pk)
 
 
 def _created(data: dict, job: ImportJob | ExportJob) -> Response:
@@ -52,7 +57,7 @@ class ImportListView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses=ImportJobSerializer(many=True), description=f"The {LIST_LIMIT} newest imports.")
     def get(self, request: Request, project_id: int) -> Response:
-        jobs.reap_stale(self.project)
+        _reap(self.project)
         recent = ImportJob.objects.filter(project=self.project).select_related("created_by")[:LIST_LIMIT]
         return Response(ImportJobSerializer(recent, many=True).data)
 
@@ -63,18 +68,15 @@ class ImportListView(ProjectScopedMixin, APIView):
         form = ImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
-        try:
-            job = jobs.start_import(
-                self.project,
-                current_user(request),
-                upload,
-                upload.name,
-                upload.size,
-                form.validated_data["format"],
-                form.validated_data["skip_invalid"],
-            )
-        except DatasetError as exc:
-            raise ApiError(exc.code, exc.message) from None
+        job = jobs.start_import(
+            self.project,
+            current_user(request),
+            upload,
+            upload.name,
+            upload.size,
+            form.validated_data["format"],
+            form.validated_data["skip_invalid"],
+        )
         return _created(ImportJobSerializer(job).data, job)
 
 
@@ -82,7 +84,7 @@ class ImportDetailView(ProjectScopedMixin, APIView):
     serializer_class = ImportJobSerializer
 
     def get(self, request: Request, project_id: int, import_id: int) -> Response:
-        jobs.reap_stale(self.project)
+        _reap(self.project)
         return Response(ImportJobSerializer(get_object_or_404(ImportJob, project=self.project, pk=import_id)).data)
 
 
@@ -93,7 +95,7 @@ class ExportListView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses=ExportJobSerializer(many=True), description=f"The {LIST_LIMIT} newest exports.")
     def get(self, request: Request, project_id: int) -> Response:
-        jobs.reap_stale(self.project)
+        _reap(self.project)
         recent = ExportJob.objects.filter(project=self.project).select_related("created_by", "project")[:LIST_LIMIT]
         return Response(ExportJobSerializer(recent, many=True, context={"request": request}).data)
 
@@ -101,12 +103,9 @@ class ExportListView(ProjectScopedMixin, APIView):
     def post(self, request: Request, project_id: int) -> Response:
         form = ExportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            job = jobs.start_export(
-                self.project, current_user(request), form.validated_data["format"], form.validated_data["split"]
-            )
-        except DatasetError as exc:
-            raise ApiError(exc.code, exc.message) from None
+        job = jobs.start_export(
+            self.project, current_user(request), form.validated_data["format"], form.validated_data["split"]
+        )
         return _created(ExportJobSerializer(job, context={"request": request}).data, job)
 
 
@@ -114,7 +113,7 @@ class ExportDetailView(ProjectScopedMixin, APIView):
     serializer_class = ExportJobSerializer
 
     def get(self, request: Request, project_id: int, export_id: int) -> Response:
-        jobs.reap_stale(self.project)
+        _reap(self.project)
         job = get_object_or_404(ExportJob, project=self.project, pk=export_id)
         return Response(ExportJobSerializer(job, context={"request": request}).data)
 

@@ -1,6 +1,8 @@
 """One error shape for the whole API: {"error": {"code", "message", "details"?}}.
 
-Codes are stable strings clients can branch on; messages are for people.
+Codes are stable strings clients can branch on; messages are for people. A service's refusal
+(any annotator.errors.CodedError) reaches the client as it is, with its own status and details:
+views let it propagate and raise ApiError only for refusals that are the view's own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from annotator.errors import CodedError
 from annotator.storage import BucketError
 
 _CODES: dict[type[Exception], str] = {
@@ -113,9 +116,18 @@ def _message(exc: exceptions.APIException) -> str:
     return str(exc.detail)
 
 
+def _coded_error_response(exc: CodedError) -> Response:
+    response = error_response(exc.code, exc.message, exc.status, **exc.details)
+    if "retry_after" in exc.details:
+        response["Retry-After"] = str(exc.details["retry_after"])
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApiError):
         return error_response(exc.error_code, str(exc.detail), exc.status_code, **exc.details)
+    if isinstance(exc, CodedError):
+        return _coded_error_response(exc)
     if isinstance(exc, BucketError):
         return error_response(exc.code, str(exc), status.HTTP_502_BAD_GATEWAY)
     if isinstance(exc, SuspiciousOperation) and (limit := _request_limit(exc)):

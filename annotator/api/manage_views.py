@@ -54,10 +54,7 @@ class LabelOrderView(ProjectScopedMixin, APIView):
     def put(self, request: Request, project_id: int) -> Response:
         serializer = LabelOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            labels = label_service.reorder_labels(self.project, serializer.validated_data["ids"])
-        except label_service.LabelError as exc:
-            raise ApiError(exc.code, exc.message) from None
+        labels = label_service.reorder_labels(self.project, serializer.validated_data["ids"])
         return Response(LabelSerializer(labels, many=True).data)
 
 
@@ -82,10 +79,7 @@ class LabelMergeView(ProjectScopedMixin, APIView):
         target = self.project.labels.filter(pk=serializer.validated_data["into"]).first()
         if target is None:
             raise ApiError("invalid_target", "Merge into a label of this project.")
-        try:
-            images = label_service.merge_label(source, target)
-        except label_service.LabelError as exc:
-            raise ApiError(exc.code, exc.message) from None
+        images = label_service.merge_label(source, target)
         return Response({"images": images, "label": LabelSerializer(target).data})
 
 
@@ -130,10 +124,7 @@ class _BulkView(ProjectScopedMixin, APIView):
         return serializer.validated_data["ids"]
 
     def _run(self, request: Request, action) -> Response:
-        try:
-            result = action(self._ids(request))
-        except bulk.BulkRefused as exc:
-            raise ApiError(exc.code, exc.message) from None
+        result = action(self._ids(request))
         return Response({"done": result.done, "skipped": result.skipped})
 
 
@@ -144,10 +135,7 @@ class BulkDeleteView(_BulkView):
 
     @extend_schema(request=BulkRequestSerializer, responses={200: BulkResultSerializer, **errors(502)})
     def post(self, request: Request, project_id: int) -> Response:
-        try:
-            images = bulk.images_of(self.project, self._ids(request))
-        except bulk.BulkRefused as exc:
-            raise ApiError(exc.code, exc.message) from None
+        images = bulk.images_of(self.project, self._ids(request))
         try:
             deleted = image_service.delete_images(self.project, images)
         except image_service.PartialDelete as exc:

@@ -27,9 +27,6 @@ from annotator.services.annotations import StaleVersion
 from annotator.services.review import (
     MAX_BULK_REVIEW,
     MAX_COMMENT_LENGTH,
-    NotReviewable,
-    OwnWork,
-    UnknownImages,
     review_image,
     review_many,
     waiting,
@@ -68,10 +65,6 @@ class ImageReviewView(ProjectScopedMixin, APIView):
             image = review_image(
                 image, current_user(request), _DECISIONS[data["decision"]], data["comment"], version=data.get("version")
             )
-        except NotReviewable as exc:
-            raise ApiError(exc.code, str(exc), 409) from None
-        except OwnWork as exc:
-            raise ApiError(exc.code, str(exc), 403) from None
         except StaleVersion as stale:
             return error_response(
                 "stale_version",
@@ -214,11 +207,8 @@ class BulkReviewView(ProjectScopedMixin, APIView):
         versions = {item["id"]: item["version"] for item in data["images"]}
         if len(versions) != len(data["images"]):
             raise ApiError("duplicate_images", "Name each image once.")
-        try:
-            outcome = review_many(
-                self.project, current_user(request), _DECISIONS[data["decision"]], versions, data["comment"]
-            )
-        except UnknownImages as exc:
-            raise ApiError(exc.code, str(exc), 400) from None
+        outcome = review_many(
+            self.project, current_user(request), _DECISIONS[data["decision"]], versions, data["comment"]
+        )
         skipped = [{"image": s.image, "code": s.code, "message": s.message} for s in outcome.skipped]
         return Response({"decided": outcome.decided, "skipped": skipped})

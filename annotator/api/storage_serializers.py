@@ -12,7 +12,7 @@ from rest_framework import serializers
 from accounts.models import User
 from annotator.api.errors import ApiError, validation_message
 from annotator.api.serializers import ProjectCreateSerializer
-from annotator.buckets.connections import ConnectionInput, ConnectionInvalid, create_project_from_bucket
+from annotator.buckets.connections import ConnectionInput, create_project_from_bucket
 from annotator.models import AddressingStyle, Project, StorageConnection, SyncJob
 
 
@@ -92,13 +92,11 @@ class StorageConnectionSerializer(serializers.ModelSerializer):
 
 
 class SyncJobSerializer(serializers.ModelSerializer):
+    """A sync as GET …/sync/{job}/ shows it; its `job.progress` events carry the same fields (PAYLOAD_FIELDS)."""
+
     class Meta:
         model = SyncJob
-        fields = [
-            "id", "project", "status", "requested_by", "listed", "added", "replaced", "missing", "restored",
-            "skipped", "header_reads", "annotations_imported", "problems", "error",
-            "heartbeat_at", "started_at", "finished_at", "created_at",
-        ]  # fmt: skip
+        fields = list(SyncJob.PAYLOAD_FIELDS)
         read_only_fields = fields
 
 
@@ -134,18 +132,11 @@ class ProjectCreateWithStorageSerializer(ProjectCreateSerializer):
         fields = [*ProjectCreateSerializer.Meta.fields, "storage"]
 
 
-def invalid(exc: ConnectionInvalid) -> ApiError:
-    return ApiError(exc.code, exc.message, 400, field=exc.field)
-
-
 def create_project_from_storage_block(user: User, name: str, type_: str, block: object) -> Project:
     """POST /projects/ with a "storage" object: validate it, then create, bind and queue the first sync."""
     serializer = ConnectionInputSerializer(data=block)
     if not serializer.is_valid():
         details = {"storage": serializer.errors}
         raise ApiError("invalid", validation_message(details), 400, details=details)
-    try:
-        project, _ = create_project_from_bucket(user, name, type_, serializer.to_input())
-    except ConnectionInvalid as exc:
-        raise invalid(exc) from None
+    project, _ = create_project_from_bucket(user, name, type_, serializer.to_input())
     return project

@@ -23,13 +23,11 @@ from annotator.api.storage_serializers import (
     NotConnectedSerializer,
     StorageConnectionSerializer,
     SyncJobSerializer,
-    invalid,
 )
 from annotator.api.views import ProjectScopedMixin
-from annotator.buckets.connections import ConnectionInput, ConnectionInvalid, save_connection, test_input
-from annotator.buckets.crypto import CredentialsUnreadable
-from annotator.buckets.sync import SyncAlreadyRunning, start_sync
-from annotator.buckets.writeback import WriteBusy, write_annotations_file
+from annotator.buckets.connections import ConnectionInput, save_connection, test_input
+from annotator.buckets.sync import start_sync
+from annotator.buckets.writeback import write_annotations_file
 from annotator.models import Project, StorageConnection
 from annotator.permissions import Action
 
@@ -56,12 +54,7 @@ def _input(request: Request) -> ConnectionInput:
 
 
 def _test(data: ConnectionInput, project: Project | None = None) -> Response:
-    try:
-        return Response(test_input(data, project))
-    except ConnectionInvalid as exc:
-        raise invalid(exc) from None
-    except CredentialsUnreadable as exc:
-        raise ApiError(exc.code, str(exc), 409) from None
+    return Response(test_input(data, project))
 
 
 class ConnectionTestView(APIView):
@@ -86,12 +79,7 @@ class ProjectStorageView(ProjectScopedMixin, APIView):
 
     @extend_schema(request=ConnectionInputSerializer, responses={200: StorageConnectionSerializer, **errors(409)})
     def put(self, request: Request, project_id: int) -> Response:
-        try:
-            connection = save_connection(self.project, _input(request))
-        except ConnectionInvalid as exc:
-            raise invalid(exc) from None
-        except CredentialsUnreadable as exc:
-            raise ApiError(exc.code, str(exc), 409) from None
+        connection = save_connection(self.project, _input(request))
         return Response(StorageConnectionSerializer(connection).data)
 
 
@@ -129,10 +117,7 @@ class SyncListView(ProjectScopedMixin, APIView):
     @extend_schema(request=None, responses={202: SyncJobSerializer, **errors(409)})
     def post(self, request: Request, project_id: int) -> Response:
         _connection(self.project)
-        try:
-            job = start_sync(self.project, current_user(request))
-        except SyncAlreadyRunning as exc:
-            raise ApiError(exc.code, str(exc), 409, job=SyncJobSerializer(exc.job).data) from None
+        job = start_sync(self.project, current_user(request))
         return Response(SyncJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -154,8 +139,5 @@ class AnnotationsFileView(ProjectScopedMixin, APIView):
     @extend_schema(request=None, responses={200: AnnotationsFileSerializer, **errors(409, 502)})
     def post(self, request: Request, project_id: int) -> Response:
         _connection(self.project)
-        try:
-            connection = write_annotations_file(self.project)
-        except WriteBusy as exc:
-            raise ApiError(exc.code, str(exc), 409) from None
+        connection = write_annotations_file(self.project)
         return Response(StorageConnectionSerializer(connection).data["annotations_file"])

@@ -38,14 +38,8 @@ from annotator.permissions import Action, project_for
 from annotator.services import images as image_service
 from annotator.services import labels as label_service
 from annotator.services import tally
-from annotator.services.annotations import (
-    IdempotencyKeyReused,
-    InvalidAnnotations,
-    StaleVersion,
-    request_fingerprint,
-    save_annotations,
-)
-from annotator.services.projects import LabelConflict, create_label, create_project
+from annotator.services.annotations import StaleVersion, request_fingerprint, save_annotations
+from annotator.services.projects import create_label, create_project
 from annotator.storage import project_bucket
 
 _METHOD_ACTIONS = {"GET": Action.VIEW, "HEAD": Action.VIEW, "OPTIONS": Action.VIEW}
@@ -138,12 +132,9 @@ class LabelListView(ProjectScopedMixin, APIView):
     def post(self, request: Request, project_id: int) -> Response:
         serializer = LabelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            label = create_label(
-                self.project, serializer.validated_data["name"], serializer.validated_data.get("color", "")
-            )
-        except LabelConflict as exc:
-            raise ApiError(exc.code, str(exc), 409) from None
+        label = create_label(
+            self.project, serializer.validated_data["name"], serializer.validated_data.get("color", "")
+        )
         return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
 
 
@@ -161,10 +152,7 @@ class LabelDetailView(ProjectScopedMixin, APIView):
         serializer = LabelSerializer(label, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            label = label_service.update_label(label, name=data.get("name"), color=data.get("color") or None)
-        except label_service.LabelError as exc:
-            raise ApiError(exc.code, exc.message, 409 if exc.code == "label_exists" else 400) from None
+        label = label_service.update_label(label, name=data.get("name"), color=data.get("color") or None)
         return Response(LabelSerializer(label).data)
 
     def delete(self, request: Request, project_id: int, label_id: int) -> Response:
@@ -350,11 +338,6 @@ class AnnotationsView(ProjectScopedMixin, APIView):
                 409,
                 current=AnnotationsSerializer(stale.image).data,
             )
-        except InvalidAnnotations as exc:
-            raise ApiError(exc.code, exc.message) from None
-        except IdempotencyKeyReused as exc:
-            # 422 as in the IETF Idempotency-Key draft: the key is fine, this request is not its request.
-            raise ApiError(exc.code, exc.message, 422) from None
         return self._respond(image)
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass, replace
 from django.db import transaction
 
 from accounts.models import User
+from annotator.buckets.checks import test_connection
+from annotator.buckets.sync import start_sync
+from annotator.errors import CodedError
 from annotator.models import Project, ProjectType, StorageConnection, SyncJob
 from annotator.services.projects import create_project
 from annotator.storage import BucketError, S3Settings
@@ -17,15 +20,12 @@ _BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-class ConnectionInvalid(Exception):
-    """A field of the connection cannot be used; `field` names it for the form."""
-
-    code = "invalid_storage"
+class ConnectionInvalid(CodedError):
+    """A field of the connection cannot be used; `field` names it for the form (and the API's error)."""
 
     def __init__(self, field: str, message: str, reason: str = "") -> None:
-        super().__init__(message)
+        super().__init__("invalid_storage", message, field=field)
         self.field = field
-        self.message = message
         self.reason = reason or self.code  # the lower layer's code, for a connection test's check
 
 
@@ -120,8 +120,6 @@ def create_project_from_bucket(
     owner: User, name: str, type: ProjectType | str, data: ConnectionInput
 ) -> tuple[Project, SyncJob]:
     """A new project bound to the bucket, with its first sync queued."""
-    from annotator.buckets.sync import start_sync
-
     settings_for(data)  # refuse bad input before anything is created
     with transaction.atomic():
         project = create_project(owner, name, type)
@@ -136,8 +134,6 @@ def test_input(data: ConnectionInput, project: Project | None = None) -> dict:
     An endpoint the guard refuses is reported as the failed first check, like any other
     reason the connection cannot work; other bad fields raise ConnectionInvalid.
     """
-    from annotator.buckets.checks import test_connection
-
     try:
         if project is not None:
             data = _with_stored_credentials(project, data)

@@ -15,11 +15,16 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from annotator.errors import CodedError
 
-class CredentialsUnreadable(Exception):
+
+class CredentialsUnreadable(CodedError):
     """Stored credentials cannot be decrypted with the configured keys."""
 
-    code = "credentials_unreadable"
+    status = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("credentials_unreadable", message)
 
 
 def _fernet() -> MultiFernet:

@@ -1,4 +1,9 @@
-"""Storage housekeeping, run every few seconds by Celery beat or this process's ticker thread."""
+"""Storage housekeeping, run every few seconds by Celery beat or this process's ticker thread.
+
+`housekeeping` is registered with the kernel's in-process ticker (annotator/apps.py), which
+reaps jobs itself; `tick` adds the reap for Celery beat's storage_tick and the
+`storage_scheduler` command (beat's `reap_jobs` reaps too; reaping twice is harmless).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from datetime import timedelta
 from django.db.models import Max
 from django.utils import timezone
 
-from annotator.buckets.sync import SyncAlreadyRunning, reap_stale_syncs, start_sync
+from annotator import jobs
+from annotator.buckets.sync import SyncAlreadyRunning, start_sync
 from annotator.buckets.writeback import write_quiet_files
 from annotator.models import StorageConnection
 
@@ -28,8 +34,13 @@ def start_due_syncs() -> list[int]:
     return started
 
 
-def tick() -> None:
-    """Fail silent jobs, write quiet `_annotations.json` files, start periodic syncs."""
-    reap_stale_syncs()
+def housekeeping() -> None:
+    """Write quiet `_annotations.json` files, start periodic syncs."""
     write_quiet_files()
     start_due_syncs()
+
+
+def tick() -> None:
+    """Fail silent jobs (every kind), then the housekeeping."""
+    jobs.reap()
+    housekeeping()

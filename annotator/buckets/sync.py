@@ -5,6 +5,9 @@ new or whose ETag changed. An unchanged bucket is listed and nothing is download
 Memory: one page of keys at a time. Safe to re-run and to interrupt: rows are upserts
 keyed by (project, key), every page stamps the images it saw with the job's id, and
 only a job that listed the whole bucket marks the unstamped ones missing.
+
+A sync is a job of the kernel (annotator.jobs): its claim, heartbeats, reaping, end and
+`job.progress` events are the kernel's; this module only queues it and does its work (`run`).
 """
 
 from __future__ import annotations
@@ -16,21 +19,19 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.models import User
+from annotator import domain_events, jobs
 from annotator.buckets.ca_import import import_document
-from annotator.buckets.crypto import CredentialsUnreadable
-from annotator.buckets.jobs import enqueue, progress
 from annotator.buckets.probe import Header, Unreadable, is_image_key, read_header
+from annotator.errors import CodedError
 from annotator.formats import cloud_annotations
 from annotator.formats.dataset import FormatError
-from annotator.models import Image, ImageStatus, JobStatus, Project, SyncJob, UnreadableObject
-from annotator.models.storage import ACTIVE_JOB_STATUSES
+from annotator.models import Image, ImageStatus, Project, SyncJob, UnreadableObject
+from annotator.models.jobs import ACTIVE_JOB_STATUSES
 from annotator.services import tally
 from annotator.storage import Bucket, BucketError, InvalidKey, ObjectInfo, ObjectMissing, layout, project_bucket
 from annotator.storage.base import clean_key
-from config.logs import job_event
 
 log = logging.getLogger(__name__)
 
@@ -38,86 +39,51 @@ PAGE_SIZE = 1000
 MAX_PROBLEMS = 50
 
 
-class SyncAlreadyRunning(Exception):
-    code = "sync_running"
+class SyncAlreadyRunning(CodedError):
+    """409 with the running job in the error's `job`, as the API serialises it (so a client can follow it)."""
+
+    status = 409
 
     def __init__(self, job: SyncJob) -> None:
-        super().__init__("A sync of this project is already queued or running.")
+        # The model's PAYLOAD_FIELDS are the serializer's fields: the same shape as GET sync/{id}/.
+        super().__init__(
+            "sync_running", "A sync of this project is already queued or running.", job=job.event_payload()
+        )
         self.job = job
 
 
-class _Abandoned(Exception):
-    """The job was failed by the reaper while this worker still ran: stop quietly."""
-
-
-def reap_stale_syncs() -> int:
-    """Fail active jobs whose worker stopped sending heartbeats."""
-    timeout = settings.ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT
-    stale = [job.pk for job in SyncJob.objects.filter(status__in=ACTIVE_JOB_STATUSES) if job.is_stale(timeout)]
-    return SyncJob.objects.filter(pk__in=stale, status__in=ACTIVE_JOB_STATUSES).update(
-        status=JobStatus.FAILED,
-        error=f"The sync stopped answering for {timeout} s (worker restarted?); run it again.",
-        finished_at=timezone.now(),
-    )
-
-
 def start_sync(project: Project, user: User | None = None) -> SyncJob:
-    """Queue a sync of the project's bucket; SyncAlreadyRunning when one is queued or running."""
-    reap_stale_syncs()
+    """Queue a sync of the project's bucket; SyncAlreadyRunning when one is queued or running.
+
+    A sync whose worker went silent is reaped first, so it cannot block the next one. The job
+    runs in a thread of this process or on Celery's "storage" queue (ANNOTATOR_STORAGE_JOBS),
+    once the caller's transaction commits; `run` below does its work.
+    """
+    jobs.reap(kinds=[SyncJob], project_id=project.pk)
+    mode: jobs.DispatchMode = "celery" if settings.ANNOTATOR_STORAGE_JOBS == "celery" else "thread"
     try:
         with transaction.atomic():
             job = SyncJob.objects.create(project=project, requested_by=user)
-            enqueue(run_sync_job, job.pk)
+            jobs.dispatch(job, mode)
+            if mode == "thread":  # this process is then also the reaper and the scheduler
+                transaction.on_commit(jobs.ensure_ticker)
     except IntegrityError:
         raise SyncAlreadyRunning(SyncJob.objects.get(project=project, status__in=ACTIVE_JOB_STATUSES)) from None
     return job
 
 
-def run_sync_job(job_id: int) -> None:
-    """Run one queued sync to its end. Thread and Celery runners call exactly this."""
-    now = timezone.now()
-    claimed = SyncJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
-    )
-    if not claimed:
-        return
-    job = SyncJob.objects.select_related("project__storage").get(pk=job_id)
-    job_event("sync", job.pk, "started", project_id=job.project_id)
+def run(job: SyncJob) -> None:
+    """Sync a claimed job (SyncJob.runner): annotator.jobs.execute claims, finishes or fails it.
+
+    A storage failure fails the job with the BucketError's own code and message, unreadable
+    credentials with "credentials_unreadable"; the counts reached so far are kept either way.
+    Each page's counts are a heartbeat, which raises JobAbandoned once the job was cancelled
+    or reaped.
+    """
     try:
         _sync(job)
-    except _Abandoned:
-        return
-    except (BucketError, CredentialsUnreadable) as exc:
-        _finish(job, JobStatus.FAILED, str(exc))
-    except Exception as exc:
-        log.exception("Sync %s of project %s failed", job.pk, job.project_id)
-        _finish(job, JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}; see the server log.")
-    else:
-        _finish(job, JobStatus.SUCCEEDED)
-
-
-def _finish(job: SyncJob, status: JobStatus, error: str = "") -> None:
-    job.status, job.error, job.finished_at = status, error, timezone.now()
-    SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        status=status, error=error, finished_at=job.finished_at, **_counts(job)
-    )
-    progress(job)
-    job_event("sync", job.pk, status, project_id=job.project_id, listed=job.listed, added=job.added)
-
-
-def _counts(job: SyncJob) -> dict:
-    fields = ("listed", "added", "replaced", "missing", "restored", "skipped", "header_reads", "annotations_imported")
-    return {name: getattr(job, name) for name in fields} | {"problems": job.problems}
-
-
-def _heartbeat(job: SyncJob) -> None:
-    job.heartbeat_at = timezone.now()
-    alive = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        heartbeat_at=job.heartbeat_at, **_counts(job)
-    )
-    if not alive:
-        raise _Abandoned
-    progress(job)
+    except BucketError as exc:  # not a CodedError itself: storage is below the services
+        raise CodedError(exc.code, str(exc)) from exc
 
 
 def _problem(job: SyncJob, key: str, message: str) -> None:
@@ -152,7 +118,7 @@ def _sync(job: SyncJob) -> None:
             job.listed += len(page)
             annotations_etag = next((i.etag for i in page if i.key == cloud_annotations.FILENAME), annotations_etag)
             _sync_page(job, bucket, pool, [info for info in page if _usable(job, info)])
-            _heartbeat(job)
+            jobs.progress(job, *SyncJob.result_fields)
     _mark_missing(job)
     connection = job.project.storage
     if annotations_etag and annotations_etag != connection.annotations_file_etag:
@@ -160,7 +126,7 @@ def _sync(job: SyncJob) -> None:
     # Pages counted their new images as they came; missing, restored and imported ones move
     # many images at once, and an upload racing a page for a key is settled here too.
     tally.recount(job.project_id)
-    _heartbeat(job)
+    jobs.progress(job, *SyncJob.result_fields)
 
 
 def _read_headers(
@@ -237,6 +203,10 @@ def _store(job: SyncJob, outcomes: list[tuple[ObjectInfo, Image | None, Header |
     UnreadableObject.objects.bulk_create(bad)
     Image.objects.bulk_create(created, ignore_conflicts=True)
     tally.add(project.pk, {tally.status_key(ImageStatus.UNLABELLED): len(created)})
+    if created:  # ignore_conflicts sets no primary keys: read back the rows this page made
+        ours = Image.objects.filter(project=project, key__in=[image.key for image in created], seen_by_sync=job.pk)
+        ids = list(ours.values_list("pk", flat=True))
+        domain_events.images_added.send(sender=Project, project_id=project.pk, image_ids=ids)
     Image.objects.bulk_update(
         replaced, ["width", "height", "content_type", "etag", "size_bytes", "seen_by_sync", "sha256", "thumbnail_key"]
     )

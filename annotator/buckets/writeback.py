@@ -6,6 +6,11 @@ database, writes the whole file with one PUT (readers see the old file or the ne
 never a mix), and records that revision as written. A change made while it ran
 leaves the revision ahead, so the file stays dirty and is written again: no edit
 is ever missing from the file for longer than one more write.
+
+The write-back hears of changes through the domain events (annotator.domain_events):
+`on_domain_change` receives `annotations_changed`, `labels_changed` and `images_removed`
+(connected in AnnotatorConfig.ready()). They are sent inside the changing transaction, so
+the revision bump commits or rolls back with the change; the ticker starts on commit only.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from django.db import transaction
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
-from annotator.buckets.jobs import ensure_ticker
+from annotator import jobs
+from annotator.errors import CodedError
 from annotator.formats.cloud_annotations import FILENAME, render
 from annotator.models import Box, Image, ImageStatus, Project, ProjectType, StorageConnection
 from annotator.storage import Bucket, BucketError, project_bucket
@@ -31,8 +37,11 @@ _MAX_ROUNDS = 3
 _RETRY_AFTER = timedelta(minutes=5)
 
 
-class WriteBusy(Exception):
-    code = "write_in_progress"
+class WriteBusy(CodedError):
+    status = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("write_in_progress", message)
 
 
 def mark_annotations_changed(project_id: int) -> None:
@@ -40,8 +49,13 @@ def mark_annotations_changed(project_id: int) -> None:
     changed = StorageConnection.objects.filter(project_id=project_id).update(
         annotations_revision=F("annotations_revision") + 1, annotations_changed_at=timezone.now()
     )
-    if changed:
-        transaction.on_commit(ensure_ticker)
+    if changed and settings.ANNOTATOR_STORAGE_JOBS == "thread":  # no beat: this process writes it back
+        transaction.on_commit(jobs.ensure_ticker)
+
+
+def on_domain_change(sender: object, *, project_id: int, **kwargs: Any) -> None:
+    """Receiver of the domain events that change what `_annotations.json` holds."""
+    mark_annotations_changed(project_id)
 
 
 def _records(project: Project) -> Iterator[tuple[str, list[dict[str, Any]]]]:

@@ -9,21 +9,17 @@ does, so an editor saving meanwhile wins and nothing is merged half-way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from annotator.buckets.writeback import mark_annotations_changed
+from annotator import domain_events
 from annotator.datasets.image_store import StoredImage
+from annotator.datasets.report import ImportReport
 from annotator.events import broadcast
 from annotator.models import Box, Image, ImageStatus, Label, Project
 from annotator.services import tally
 from annotator.services.projects import create_label
-
-if TYPE_CHECKING:
-    from annotator.datasets.importing import ImportReport
 
 BATCH = 500
 
@@ -45,8 +41,12 @@ def write_rows(
         report.annotated = len(annotated)
         report.kept = sum(1 for s, _ in matched if s.source.labelled) - len(claimed)
         tally.recount(project.pk)
+        if created:
+            domain_events.images_added.send(sender=Project, project_id=project.pk, image_ids=[pk for _, pk in created])
         if annotated:
-            mark_annotations_changed(project.pk)
+            domain_events.annotations_changed.send(
+                sender=Project, project_id=project.pk, image_ids=[pk for _, pk in annotated]
+            )
         broadcast(project.pk, "images.imported", {"created": report.created, "annotated": report.annotated})
 
 

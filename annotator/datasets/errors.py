@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from annotator.errors import CodedError
 from annotator.formats import FormatError
 
 
-class DatasetError(Exception):
-    """A refusal a person can act on: a stable `code`, a message, and the records at fault."""
+class DatasetError(CodedError):
+    """A refusal a person can act on: a stable `code`, a message, and the records at fault.
+
+    The API refuses a request with it as a 400 (code and message); a job keeps `errors` too.
+    """
 
     def __init__(self, code: str, message: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.errors = errors or []
 
     @classmethod

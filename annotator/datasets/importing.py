@@ -13,15 +13,14 @@ from __future__ import annotations
 import tempfile
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from accounts.models import User
 from annotator.archives import ArchiveError, safe_extract
 from annotator.datasets.db_writes import write_rows
 from annotator.datasets.errors import DatasetError
 from annotator.datasets.image_store import ImageStore, Progress
+from annotator.datasets.report import ImportReport
 from annotator.formats import READERS, Dataset, FormatError, detect_format, read_dataset
 from annotator.formats.files import dataset_root
 from annotator.models import Label, Project
@@ -30,27 +29,6 @@ from annotator.storage import BucketError, project_bucket
 
 IMPORT_FORMATS = ("auto", *READERS)
 _LABEL_MAX = Label.NAME_MAX_LENGTH
-
-
-@dataclass
-class ImportReport:
-    """What an import did; `skipped` lists every record left out (skip_invalid only)."""
-
-    format: str
-    images: int = 0  # dataset images now in the project (created + matched)
-    created: int = 0  # new image rows
-    matched: int = 0  # already in the project under the same key with the same bytes
-    renamed: int = 0  # a different image already had the key: stored as name-2.jpg etc.
-    annotated: int = 0  # images whose annotations were written
-    kept: int = 0  # already annotated in the project: the project's annotations win
-    boxes: int = 0
-    labels: int = 0  # distinct labels in the dataset
-    labels_created: list[str] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:

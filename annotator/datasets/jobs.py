@@ -1,10 +1,13 @@
-"""Import and export jobs: the row is the truth, the queue only delivers (docs/datasets.md).
+"""Import and export jobs: what they do; the job kernel (annotator.jobs) runs them (docs/datasets.md).
 
-Small jobs run inline in the request that asked (an answer in a second beats a
-queue round trip); large ones go to Celery's "jobs" queue once the transaction
-commits. Either way the same job function runs, writes its progress to the row
-and broadcasts it to the project, and ends succeeded or failed with a reason.
-A running job whose heartbeat goes stale (its worker died) is failed by `reap_stale`.
+Small jobs run inline in the request that asked (an answer in a second beats a queue round
+trip); large ones go to Celery's "jobs" queue once the transaction commits. Either way the
+kernel claims the row and calls `run_import` / `run_export` (the models' `runner`), which write
+progress through the kernel (a heartbeat, and one `job.progress` event at most every
+PROGRESS_INTERVAL_SECONDS per phase) and end by returning (succeeded) or raising a DatasetError
+(failed with its code and message, its `errors` kept in `report["errors"]`). The kernel's
+reaper fails a job whose heartbeat stops. An import's upload is deleted from the bucket when its
+job ends, however it ends.
 """
 
 from __future__ import annotations
@@ -12,30 +15,26 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
+from annotator import jobs
 from annotator.archives import ArchiveError, checked_entries
 from annotator.datasets.errors import DatasetError
 from annotator.datasets.exporting import EXPORT_FORMATS, export_dataset
 from annotator.datasets.importing import IMPORT_FORMATS, import_dataset
-from annotator.events import broadcast
-from annotator.models import ExportJob, Image, ImportJob, JobStatus, Project
-from annotator.storage import layout, project_bucket
-from config.logs import job_event
+from annotator.models import ExportJob, Image, ImportJob, Project
+from annotator.models.datasets import DatasetJob
+from annotator.storage import Bucket, BucketError, layout, project_bucket
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_SECONDS = 0.5
-
-DatasetJob = ImportJob | ExportJob
-_Job = TypeVar("_Job", ImportJob, ExportJob)
 
 
 def start_import(
@@ -55,7 +54,7 @@ def start_import(
     job.file_key = layout.import_key(job.pk)
     project_bucket(project).put(job.file_key, upload, "application/zip")
     job.save(update_fields=["file_key"])
-    _dispatch(run_import_job, job, inline=size <= settings.ANNOTATOR_INLINE_IMPORT_MAX_BYTES)
+    jobs.dispatch(job, "inline" if size <= settings.ANNOTATOR_INLINE_IMPORT_MAX_BYTES else "celery")
     return job
 
 
@@ -66,27 +65,18 @@ def start_export(project: Project, user: User, format: str, split: float) -> Exp
         raise DatasetError("invalid_split", "split is the share of images for training, above 0 and at most 1.")
     job = ExportJob.objects.create(project=project, created_by=user, format=format, split=split)
     images = Image.objects.present().filter(project=project).count()
-    _dispatch(run_export_job, job, inline=images <= settings.ANNOTATOR_INLINE_EXPORT_MAX_IMAGES)
+    jobs.dispatch(job, "inline" if images <= settings.ANNOTATOR_INLINE_EXPORT_MAX_IMAGES else "celery")
     return job
 
 
-def _dispatch(function: Callable[[int], None], job: DatasetJob, *, inline: bool) -> None:
-    if inline:
-        function(job.pk)
-        job.refresh_from_db()
-        return
-    from annotator.datasets import tasks  # Celery is imported only where it is used
-
-    task = getattr(tasks, function.__name__)
-    transaction.on_commit(lambda: task.delay(job.pk))
-
-
 class Reporter:
-    """Progress callback: writes the row and broadcasts, at most every PROGRESS_INTERVAL_SECONDS."""
+    """Progress callback of the dataset code: a kernel progress write at most every PROGRESS_INTERVAL_SECONDS.
 
-    def __init__(self, job: DatasetJob, event: str) -> None:
+    A new phase and a phase's last step are always written, so the row never shows a stale phase.
+    """
+
+    def __init__(self, job: DatasetJob) -> None:
         self.job = job
-        self.event = event
         self._last = 0.0
 
     def __call__(self, phase: str, done: int, total: int) -> None:
@@ -95,117 +85,55 @@ class Reporter:
             return
         self._last = now
         self.job.phase, self.job.done, self.job.total = phase, done, total
-        self.job.heartbeat_at = timezone.now()
-        self.job.save(update_fields=["phase", "done", "total", "heartbeat_at"])
-        self.publish()
-
-    def publish(self) -> None:
-        from annotator.api.dataset_serializers import job_payload
-
-        broadcast(self.job.project_id, self.event, job_payload(self.job))
+        jobs.progress(self.job, "phase", "done", "total")
 
 
-def _claim(model: type[_Job], job_id: int) -> _Job | None:
-    """Move the job from queued to running; None when another delivery got it first."""
-    now = timezone.now()
-    claimed = model.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
-    )
-    if not claimed:
-        return None
-    job = model.objects.select_related("project", "created_by").get(pk=job_id)
-    job_event(_kind(job), job.pk, "started", project_id=job.project_id, format=job.format)
-    return job
-
-
-def _kind(job: DatasetJob) -> str:
-    return "import" if isinstance(job, ImportJob) else "export"
-
-
-def _finish(job: DatasetJob, reporter: Reporter, error: DatasetError | None) -> None:
-    job.status = JobStatus.FAILED if error else JobStatus.SUCCEEDED
-    if error:
-        job.error_code, job.error = error.code, error.message
-        job.report = {**job.report, "errors": error.errors}
-    job.finished_at = job.heartbeat_at = timezone.now()
-    job.save()
-    reporter.publish()
-    details = {"error_code": error.code} if error else {}
-    job_event(_kind(job), job.pk, job.status, project_id=job.project_id, **details)
-
-
-def _run(job: DatasetJob, event: str, work: Callable[[Reporter], None]) -> None:
-    reporter = Reporter(job, event)
-    reporter.publish()
+@contextmanager
+def _errors_in_report(job: DatasetJob) -> Iterator[None]:
+    """Keep a DatasetError's records in the report; the kernel then fails the job with its code and message."""
     try:
-        work(reporter)
+        yield
     except DatasetError as error:
-        _finish(job, reporter, error)
-    except Exception as exc:
-        log.exception("Dataset job %s failed", job)
-        _finish(job, reporter, DatasetError("internal_error", f"The job failed unexpectedly ({type(exc).__name__})."))
-    else:
-        _finish(job, reporter, None)
+        job.report = {**job.report, "errors": error.errors}
+        raise
 
 
-def run_import_job(job_id: int) -> None:
-    """Import the uploaded zip of a queued ImportJob; the upload is deleted afterwards."""
-    job = _claim(ImportJob, job_id)
-    if job is None:
-        return
+def run_import(job: ImportJob) -> None:
+    """Import the uploaded zip of a claimed ImportJob; the upload is deleted afterwards, whatever happens."""
     bucket = project_bucket(job.project)
-
-    def work(reporter: Reporter) -> None:
-        with tempfile.TemporaryDirectory(prefix="annotator-upload-") as tmp:
+    try:
+        with _errors_in_report(job), tempfile.TemporaryDirectory(prefix="annotator-upload-") as tmp:
             path = Path(tmp) / "upload.zip"
             with bucket.open(job.file_key) as source, path.open("wb") as target:
                 while chunk := source.read(1024 * 1024):
                     target.write(chunk)
             report = import_dataset(
-                job.project, path, job.format, job.skip_invalid, user=job.created_by, progress=reporter
+                job.project, path, job.format, job.skip_invalid, user=job.created_by, progress=Reporter(job)
             )
         job.report = report.to_dict()
-
-    try:
-        _run(job, "import.progress", work)
     finally:
+        _delete_upload(bucket, job)
+
+
+def _delete_upload(bucket: Bucket, job: ImportJob) -> None:
+    """The upload is only this job's input: failing to delete it must not change what the import did."""
+    try:
         bucket.delete(job.file_key)
+    except BucketError:
+        log.exception("Could not delete the upload %s of import %s; delete it by hand.", job.file_key, job.pk)
 
 
-def run_export_job(job_id: int) -> None:
-    """Write a queued ExportJob's zip into the bucket, where its download link points."""
-    job = _claim(ExportJob, job_id)
-    if job is None:
-        return
-
-    def work(reporter: Reporter) -> None:
-        with tempfile.TemporaryDirectory(prefix="annotator-export-zip-") as tmp:
-            path = Path(tmp) / "export.zip"
-            job.report = export_dataset(job.project, job.format, path, split=job.split, progress=reporter)
-            key = layout.export_key(job.pk, export_file_name(job))
-            with path.open("rb") as stream:
-                project_bucket(job.project).put(key, stream, "application/zip")
-            job.file_key, job.size_bytes = key, path.stat().st_size
-
-    _run(job, "export.progress", work)
+def run_export(job: ExportJob) -> None:
+    """Write a claimed ExportJob's zip into the bucket, where its download link points."""
+    with _errors_in_report(job), tempfile.TemporaryDirectory(prefix="annotator-export-zip-") as tmp:
+        path = Path(tmp) / "export.zip"
+        job.report = export_dataset(job.project, job.format, path, split=job.split, progress=Reporter(job))
+        key = layout.export_key(job.pk, export_file_name(job))
+        with path.open("rb") as stream:
+            project_bucket(job.project).put(key, stream, "application/zip")
+        job.file_key, job.size_bytes = key, path.stat().st_size
 
 
 def export_file_name(job: ExportJob) -> str:
     """`project-7-coco.zip`: safe in any file system, and says what it holds."""
     return f"project-{job.project_id}-{job.format}.zip"
-
-
-def reap_stale(project: Project) -> None:
-    """Fail this project's running jobs whose worker stopped sending heartbeats."""
-    timeout = settings.ANNOTATOR_DATASET_JOB_HEARTBEAT_TIMEOUT
-    for model in (ImportJob, ExportJob):
-        for job in model.objects.filter(project=project, status=JobStatus.RUNNING):
-            if job.is_stale(timeout):
-                lost = model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-                    status=JobStatus.FAILED,
-                    error_code="worker_lost",
-                    error=f"The worker stopped reporting for over {timeout} seconds; start the job again.",
-                    finished_at=timezone.now(),
-                )
-                if lost:
-                    job_event(_kind(job), job.pk, "lost", project_id=project.pk)

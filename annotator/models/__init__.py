@@ -1,7 +1,7 @@
 from annotator.models.activity import AnnotationEvent, ReviewDecision, ReviewEvent
 from annotator.models.datasets import ExportJob, ImportJob
 from annotator.models.image import Box, Image, ImageStatus
-from annotator.models.jobs import JobStatus
+from annotator.models.jobs import Job, JobStatus
 from annotator.models.project import Label, Membership, Project, ProjectType, Role
 from annotator.models.storage import AddressingStyle, StorageConnection, SyncJob, UnreadableObject
 from annotator.models.tally import ImageTally
@@ -15,6 +15,7 @@ __all__ = [
     "ImageStatus",
     "ImageTally",
     "ImportJob",
+    "Job",
     "JobStatus",
     "Label",
     "Membership",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from annotator.buckets.crypto import decrypt, encrypt
-from annotator.models.jobs import ACTIVE_JOB_STATUSES, JobStatus
+from annotator.models.jobs import Job
 from annotator.models.project import Project
 from annotator.storage import S3Settings
 
@@ -75,11 +72,28 @@ class StorageConnection(models.Model):
         return self.annotations_revision > self.annotations_written_revision
 
 
-class SyncJob(models.Model):
+class SyncJob(Job):
     """One pass over a project's bucket. This row is the truth; the queue only delivers it."""
 
+    job_kind = "sync"
+    noun = "sync"
+    queue = "storage"
+    runner = "annotator.buckets.sync.run"
+    heartbeat_timeout_setting = "ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT"
+    # A thread-mode sync whose process died before it started would block the project's next one.
+    reap_queued = True
+    result_fields = (
+        "listed", "added", "replaced", "missing", "restored", "skipped", "header_reads", "annotations_imported",
+        "problems",
+    )  # fmt: skip
+    # What the API and the job.progress event show (annotator/api/storage_serializers.py reuses it).
+    PAYLOAD_FIELDS = (
+        "id", "project", "status", "requested_by", "listed", "added", "replaced", "missing", "restored",
+        "skipped", "header_reads", "annotations_imported", "problems", "error_code", "error",
+        "heartbeat_at", "started_at", "finished_at", "created_at",
+    )  # fmt: skip
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sync_jobs")
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -93,11 +107,6 @@ class SyncJob(models.Model):
     annotations_imported = models.PositiveIntegerField(default=0)
     # The first few objects or records that could not be used, each {"key", "message"}.
     problems = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -112,13 +121,6 @@ class SyncJob(models.Model):
 
     def __str__(self) -> str:
         return f"sync {self.pk} of project {self.project_id}: {self.status}"
-
-    def is_stale(self, timeout_seconds: int) -> bool:
-        """Active, but silent for longer than `timeout_seconds`: its worker is gone."""
-        if self.status not in ACTIVE_JOB_STATUSES:
-            return False
-        last_sign = self.heartbeat_at or self.created_at
-        return timezone.now() - last_sign > timedelta(seconds=timeout_seconds)
 
 
 class UnreadableObject(models.Model):

@@ -24,10 +24,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from annotator.buckets.writeback import mark_annotations_changed
+from annotator import domain_events
 from annotator.errors import CodedError
 from annotator.events import broadcast
-from annotator.models import AnnotationEvent, Box, Image, ImageStatus, Label, ProjectType
+from annotator.models import AnnotationEvent, Box, Image, ImageStatus, Label, Project, ProjectType
 from annotator.services import tally
 
 
@@ -48,11 +48,17 @@ class AnnotationSet:
     negative: bool
 
 
-class StaleVersion(Exception):
-    """The write was based on an old version; `image` holds the current state."""
+class StaleVersion(CodedError):
+    """The write was based on an old version; `image` holds the current state.
+
+    The API's views answer it themselves: their message fits the request, and `current`
+    is the image's annotations as the API serialises them.
+    """
+
+    status = 409
 
     def __init__(self, image: Image) -> None:
-        super().__init__(f"Image {image.pk} is at version {image.version}.")
+        super().__init__("stale_version", f"Image {image.pk} is at version {image.version}.")
         self.image = image
 
 
@@ -62,6 +68,8 @@ class InvalidAnnotations(CodedError):
 
 class IdempotencyKeyReused(CodedError):
     """The key already names another request on this image; nothing was written."""
+
+    status = 422  # as in the IETF Idempotency-Key draft: the key is fine, this request is not its request
 
     def __init__(self) -> None:
         super().__init__(
@@ -151,7 +159,7 @@ def save_annotations(
         _replace_boxes(image, data.boxes, user)
         image.labels.set(data.label_ids)
         AnnotationEvent.objects.create(project_id=image.project_id, image=image, user=user)
-        mark_annotations_changed(image.project_id)
+        domain_events.annotations_changed.send(sender=Project, project_id=image.project_id, image_ids=[image.pk])
         image.refresh_from_db()
         broadcast(image.project_id, "annotations.changed", {"image": image.pk, "version": image.version})
     return image

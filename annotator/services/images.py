@@ -28,8 +28,8 @@ from typing import IO, BinaryIO
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from annotator import domain_events
 from annotator.archives import ArchiveError, iter_members
-from annotator.buckets.writeback import mark_annotations_changed
 from annotator.events import broadcast
 from annotator.models import Image, Project
 from annotator.services import tally
@@ -106,6 +106,7 @@ def _store(project: Project, bucket: Bucket, user: User, name: str, image: Valid
                 uploaded_by=user,
             )
             tally.counted(project.pk, [row.pk])
+            domain_events.images_added.send(sender=Project, project_id=project.pk, image_ids=[row.pk])
             broadcast(project.pk, "image.created", {"id": row.pk, "key": row.key})
     except (IntegrityError, BucketError):
         bucket.delete(key)
@@ -221,7 +222,7 @@ def _delete_rows(project_id: int, images: list[Image]) -> None:
         Image.objects.filter(project_id=project_id, pk__in=ids).delete()
         for image_id in ids:
             broadcast(project_id, "image.deleted", {"id": image_id})
-        mark_annotations_changed(project_id)
+        domain_events.images_removed.send(sender=Project, project_id=project_id, image_ids=ids)
 
 
 def _drop_unused_thumbnails(bucket: Bucket, project_id: int, images: list[Image]) -> None:

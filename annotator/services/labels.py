@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotator.buckets.writeback import mark_annotations_changed
+from annotator import domain_events
 from annotator.errors import CodedError
 from annotator.events import broadcast
 from annotator.models import Box, Image, Label, Project
@@ -65,7 +65,7 @@ def update_label(label: Label, *, name: str | None = None, color: str | None = N
         if not name:
             raise LabelError("invalid_name", "A label needs a name.")
         if Label.objects.filter(project_id=label.project_id, name__iexact=name).exclude(pk=label.pk).exists():
-            raise LabelError("label_exists", f"Another label is already called {name!r}.")
+            raise LabelError("label_exists", f"Another label is already called {name!r}.", status=409)
         label.name = name
         fields.append("name")
     if color is not None:
@@ -76,10 +76,10 @@ def update_label(label: Label, *, name: str | None = None, color: str | None = N
     try:
         with transaction.atomic():
             label.save(update_fields=fields)
-            mark_annotations_changed(label.project_id)
+            domain_events.labels_changed.send(sender=Project, project_id=label.project_id)
             announce(label.project_id)
     except IntegrityError:  # renamed by someone else to the same name meanwhile
-        raise LabelError("label_exists", f"Another label is already called {name!r}.") from None
+        raise LabelError("label_exists", f"Another label is already called {name!r}.", status=409) from None
     return label
 
 
@@ -92,7 +92,7 @@ def reorder_labels(project: Project, ids: Sequence[int]) -> list[Label]:
         for position, pk in enumerate(ids, start=1):
             labels[pk].order = position
         Label.objects.bulk_update(labels.values(), ["order"])
-        mark_annotations_changed(project.pk)
+        domain_events.labels_changed.send(sender=Project, project_id=project.pk)
         announce(project.pk)
     return sorted(labels.values(), key=lambda label: label.order)
 
@@ -111,6 +111,13 @@ def _bump(image_ids: list[int]) -> list[tuple[int, int]]:
     return list(Image.objects.filter(pk__in=image_ids).order_by("pk").values_list("pk", "version"))
 
 
+def _changed(project_id: int, image_ids: list[int]) -> None:
+    """A label went: the labels changed, and so did the annotations of the images that carried it."""
+    domain_events.labels_changed.send(sender=Project, project_id=project_id)
+    if image_ids:
+        domain_events.annotations_changed.send(sender=Project, project_id=project_id, image_ids=image_ids)
+
+
 def delete_label(label: Label) -> int:
     """Delete the label with its boxes and classes; answers how many images lost annotations."""
     project_id = label.project_id
@@ -119,7 +126,7 @@ def delete_label(label: Label) -> int:
         with tally.track(project_id, ids):
             label.delete()
             versions = _bump(ids)
-        mark_annotations_changed(project_id)
+        _changed(project_id, ids)
         announce(project_id, versions)
     return len(ids)
 
@@ -145,6 +152,6 @@ def merge_label(source: Label, target: Label) -> int:
             through.objects.filter(label=source).update(label=target)
             source.delete()
             versions = _bump(ids)
-        mark_annotations_changed(project_id)
+        _changed(project_id, ids)
         announce(project_id, versions)
     return len(ids)

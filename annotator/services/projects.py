@@ -13,8 +13,11 @@ from annotator.models import Label, Membership, Project, ProjectType, Role
 from annotator.services import labels as label_service
 
 
-class LabelConflict(Exception):
-    code = "label_exists"
+class LabelConflict(CodedError):
+    status = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("label_exists", message)
 
 
 MAX_LABEL_NAME = Label.NAME_MAX_LENGTH

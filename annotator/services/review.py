@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.models import User
+from annotator.errors import CodedError
 from annotator.events import broadcast
 from annotator.models import Image, ImageStatus, Project, ProjectType, ReviewDecision, ReviewEvent
 from annotator.services import tally
@@ -35,12 +36,18 @@ MAX_COMMENT_LENGTH = 2000
 MAX_BULK_REVIEW = 500
 
 
-class NotReviewable(Exception):
-    code = "not_labelled"
+class NotReviewable(CodedError):
+    status = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("not_labelled", message)
 
 
-class OwnWork(Exception):
-    code = "own_work"
+class OwnWork(CodedError):
+    status = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__("own_work", message)
 
 
 def may_review(image: Image, reviewer: User) -> bool:
@@ -102,8 +109,9 @@ def review_image(
         return _decide(current, reviewer, decision, comment)
 
 
-class UnknownImages(Exception):
-    code = "unknown_images"
+class UnknownImages(CodedError):
+    def __init__(self, message: str) -> None:
+        super().__init__("unknown_images", message)
 
 
 @dataclass(frozen=True)

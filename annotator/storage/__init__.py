@@ -1,8 +1,12 @@
-"""Bucket storage: where a project's bytes live."""
+"""Bucket storage: where a project's bytes live.
+
+This package sits below the models: annotator.models.storage builds its S3Settings from here,
+so nothing here imports a model. `project_bucket` asks only for what it reads (BucketOwner).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 
@@ -10,12 +14,10 @@ from annotator.storage.base import Bucket, BucketError, InvalidKey, ObjectInfo, 
 from annotator.storage.local import LocalBucket
 from annotator.storage.s3 import S3Bucket, S3Settings
 
-if TYPE_CHECKING:
-    from annotator.models import Project
-
 __all__ = [
     "Bucket",
     "BucketError",
+    "BucketOwner",
     "InvalidKey",
     "LocalBucket",
     "ObjectInfo",
@@ -35,7 +37,21 @@ def default_bucket(name: str | None = None, prefix: str = "") -> Bucket:
     return LocalBucket(settings.ANNOTATOR_LOCAL_BUCKETS_DIR, name, prefix)
 
 
-def project_bucket(project: Project) -> Bucket:
+class BucketOwner(Protocol):
+    """What `project_bucket` reads of a project: annotator.models.Project is one.
+
+    A project bound to its own bucket also has `storage`, a connection whose `s3_settings()`
+    gives the S3Settings to reach it; one without it uses the instance's storage.
+    """
+
+    @property
+    def bucket(self) -> str: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+
+def project_bucket(project: BucketOwner) -> Bucket:
     """The bucket holding this project's images, scoped to its prefix: the project's own
     connection (docs/buckets.md) when it has one, else the instance's storage."""
     connection = getattr(project, "storage", None)

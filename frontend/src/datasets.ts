@@ -1,42 +1,39 @@
 // The project page's datasets panel: import a zip in any format, export in any format, follow the jobs.
-// It listens to the project's websocket (project.ts keeps it, and re-sends its events as
-// `project:event`): each import/export.progress event refreshes the lists. A worker in another
-// process reaches the socket only through a shared channel layer (Redis), so while a job is
-// active the panel also polls: slowly while the socket is open, briskly while it is not.
-// When an import finishes it tells the page (`project:data-changed`): the grid and counts follow.
+// It listens to the page's shared project socket (lib/projectsocket.ts; project.ts listens to the
+// same one): each `job.progress` of kind import or export is merged into the job the panel holds
+// with that id (a new id is a new row). A worker in another process reaches the socket only
+// through a shared channel layer (Redis), so while a job is active the panel also polls: slowly
+// while the socket is open, briskly while it is not, and at once after a reconnect.
+// When polling finds an import finished it tells the page (`project:data-changed`): the grid and
+// counts follow (an import's job.progress event tells project.ts directly).
 
 import { api, ApiError } from "./lib/api";
 import { $, el } from "./lib/dom";
+import { ACTIVE_JOB, type ExportJob, type ImportJob, mergeJob } from "./lib/events";
+import { projectSocket } from "./lib/projectsocket";
 
 const POLL_MS_WITHOUT_SOCKET = 1500;
 const POLL_MS_WITH_SOCKET = 10000;
 const EVENT_DELAY_MS = 200;
-const ACTIVE = new Set(["queued", "running"]);
+const SHOWN = 5;
 
-type Job = {
-  id: number;
-  status: string;
-  format: string;
-  phase: string;
-  done: number;
-  total: number;
-  error: string;
-  report: Record<string, any>;
-  created_at: string;
-  file_name?: string;
-  download_url?: string | null;
-};
+// The REST shapes; events add `kind`.
+type Import = Omit<ImportJob, "kind">;
+type Export = Omit<ExportJob, "kind">;
+type Job = Import | Export;
 
 const panel = document.getElementById("datasets");
 if (panel) {
   const base = panel.dataset.api as string;
   const importList = $("#import-jobs", panel);
   const exportList = $("#export-jobs", panel);
+  const socket = projectSocket(panel.closest<HTMLElement>("[data-project-id]")!.dataset.projectId!);
+  let imports: Import[] = [];
+  let exports: Export[] = [];
   let timer = 0;
   let eventTimer = 0;
   const finishedImports = new Set<number>();
   let firstLoad = true;
-  const socketOpen = () => document.body.dataset.projectSocket === "open";
 
   const progress = (job: Job): string => {
     if (job.status === "failed") return `failed: ${job.error}`;
@@ -45,7 +42,7 @@ if (panel) {
     return job.phase || job.status;
   };
 
-  const importRow = (job: Job): HTMLElement => {
+  const importRow = (job: Import): HTMLElement => {
     const r = job.report || {};
     const summary = job.status === "succeeded"
       ? ` — ${r.images} images, ${r.boxes} boxes, ${r.labels} labels (${r.format})${r.skipped?.length ? `, ${r.skipped.length} skipped` : ""}`
@@ -53,32 +50,57 @@ if (panel) {
     return el("li", { class: `job ${job.status}` }, `${job.file_name || "upload"}: ${progress(job)}${summary}`);
   };
 
-  const exportRow = (job: Job): HTMLElement => {
+  const exportRow = (job: Export): HTMLElement => {
     const row = el("li", { class: `job ${job.status}` }, `${job.format}: ${progress(job)} `);
     if (job.download_url) row.append(el("a", { href: job.download_url }, "download"));
     return row;
   };
 
+  const render = () => {
+    importList.replaceChildren(...imports.slice(0, SHOWN).map(importRow));
+    exportList.replaceChildren(...exports.slice(0, SHOWN).map(exportRow));
+  };
+
+  /** Poll again later while a job is active: the floor under the socket's events. */
+  const pollWhileActive = () => {
+    window.clearTimeout(timer);
+    if ([...imports, ...exports].some((job) => ACTIVE_JOB.has(job.status))) {
+      timer = window.setTimeout(refresh, socket.open ? POLL_MS_WITH_SOCKET : POLL_MS_WITHOUT_SOCKET);
+    }
+  };
+
   const refresh = async () => {
     window.clearTimeout(timer);
-    const [imports, exports] = await Promise.all([api<Job[]>(`${base}imports/`), api<Job[]>(`${base}exports/`)]);
-    importList.replaceChildren(...imports.slice(0, 5).map(importRow));
-    exportList.replaceChildren(...exports.slice(0, 5).map(exportRow));
+    [imports, exports] = await Promise.all([api<Import[]>(`${base}imports/`), api<Export[]>(`${base}exports/`)]);
+    render();
     const done = imports.filter((job) => job.status === "succeeded" && !finishedImports.has(job.id));
     for (const job of done) finishedImports.add(job.id);
     if (done.length && !firstLoad) document.dispatchEvent(new CustomEvent("project:data-changed"));
     firstLoad = false;
-    if ([...imports, ...exports].some((job) => ACTIVE.has(job.status))) {
-      timer = window.setTimeout(refresh, socketOpen() ? POLL_MS_WITH_SOCKET : POLL_MS_WITHOUT_SOCKET);
-    }
+    pollWhileActive();
   };
 
-  document.addEventListener("project:event", (event) => {
-    const name = (event as CustomEvent).detail.name as string;
-    if (name !== "import.progress" && name !== "export.progress") return;
+  const refreshSoon = () => {
     window.clearTimeout(eventTimer);
     eventTimer = window.setTimeout(() => void refresh(), EVENT_DELAY_MS);
+  };
+
+  socket.on("job.progress", (payload) => {
+    if (payload.kind === "import") {
+      const job = mergeJob(imports, payload);
+      if (job.status === "succeeded") finishedImports.add(job.id); // project.ts heard this event too
+    } else if (payload.kind === "export") {
+      // Events carry no download link (it is signed per user): ask the API for it once the zip exists.
+      const job = mergeJob(exports, payload, ["download_url"]);
+      if (job.status === "succeeded" && !job.download_url) refreshSoon();
+    } else {
+      return;
+    }
+    render();
+    pollWhileActive();
   });
+  socket.onResync(refreshSoon);
+  socket.connect();
 
   const say = (target: HTMLElement, text: string) => target.replaceChildren(text);
 

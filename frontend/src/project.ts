@@ -5,8 +5,9 @@
 
 import { api, csrfToken, type ImageItem, type Label, type Page } from "./lib/api";
 import { $, el } from "./lib/dom";
+import { FINISHED_JOB, type ProjectEvent } from "./lib/events";
 import { LabelManager } from "./project/labels";
-import { connectProject, type ProjectEvent } from "./project/live";
+import { connectProject } from "./project/live";
 import { Selection } from "./project/selection";
 
 const root = $("#project");
@@ -164,16 +165,17 @@ function removeTile(id: number): void {
   scheduleCounts();
 }
 
-const FINISHED = new Set(["succeeded", "failed"]);
-
-function projectEvent({ name, payload }: ProjectEvent): void {
-  if (name === "image.deleted") removeTile(payload.id);
-  else if (name === "image.created") scheduleGrid();
-  else if (name === "images.imported") importedOrSynced();
-  else if (name === "annotations.changed" || name === "image.reviewed") scheduleTile(payload.image);
-  else if (name === "labels.changed") void manager.load().then(scheduleCounts);
-  else if (name === "sync.progress" && FINISHED.has(payload.status)) importedOrSynced();
-  else if (name === "import.progress" && FINISHED.has(payload.status)) importedOrSynced();
+function projectEvent(event: ProjectEvent): void {
+  if (event.event === "image.deleted") removeTile(event.payload.id);
+  else if (event.event === "image.created") scheduleGrid();
+  else if (event.event === "images.imported") importedOrSynced();
+  else if (event.event === "annotations.changed" || event.event === "image.reviewed") scheduleTile(event.payload.image);
+  else if (event.event === "labels.changed") void manager.load().then(scheduleCounts);
+  else if (event.event === "job.progress") {
+    // A sync or import that ended (even failed: part of it may be committed) brought images and labels.
+    const { kind, status } = event.payload;
+    if ((kind === "sync" || kind === "import") && FINISHED_JOB.has(status)) importedOrSynced();
+  }
 }
 
 /** Imports and syncs bring labels of their own, as well as images. */
@@ -338,12 +340,8 @@ async function main(): Promise<void> {
   wireUpload();
   // The datasets panel saw a job finish without the socket's help (a worker elsewhere).
   document.addEventListener("project:data-changed", importedOrSynced);
-  let connected = false;
-  connectProject(root.dataset.projectId!, projectEvent, () => {
-    // Events may have been missed while the socket was down: catch up once it is back.
-    if (connected) scheduleGrid();
-    connected = true;
-  });
+  // Events may have been missed while the socket was down: catch up (images, counts, labels) once it is back.
+  connectProject(root.dataset.projectId!, projectEvent, importedOrSynced);
   await manager.load();
   resetGrid();
   await refreshCounts();

@@ -248,18 +248,15 @@ document.querySelector("#cancel-button")?.addEventListener("click", async (event
 
 refresh();
 if (ACTIVE.has(root.dataset.status!)) {
-  followRuns(root.dataset.projectId!, ({ event, payload }) => {
-    if (payload.id !== runId) return;
-    if (event === "run.progress") {
-      showStatus(payload.status ?? "running");
-      showProgress(payload.status ?? "running", payload.progress);
-      const newLoss = addPoint(loss, payload.point);
-      const newEval = addPoint(evals, payload.eval_point);
-      if (newEval) drawEvalTable();
-      if (newLoss || newEval) drawCurves();
-    } else if (payload.status) {
-      showStatus(payload.status);
-      ended(payload.status);
-    }
+  // Each payload is this run, whole or a tick: status always, progress and the newest points when sent.
+  followRuns(root.dataset.projectId!, (run) => {
+    if (run.id !== runId) return;
+    showStatus(run.status);
+    if (run.progress !== undefined) showProgress(run.status, run.progress);
+    const newLoss = addPoint(loss, run.point);
+    const newEval = addPoint(evals, run.eval_point);
+    if (newEval) drawEvalTable();
+    if (newLoss || newEval) drawCurves();
+    ended(run.status);
   }, refresh);
 }

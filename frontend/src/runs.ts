@@ -1,6 +1,7 @@
 // The runs page: pre-flight check of the data, the Train form, and live status of the list.
 import { api, ApiError } from "./lib/api";
 import { $, el } from "./lib/dom";
+import type { RunProgress } from "./lib/events";
 import { ACTIVE, followRuns } from "./lib/runevents";
 
 const root = $("#runs");
@@ -129,15 +130,54 @@ async function train(event: SubmitEvent) {
   }
 }
 
-function updateRow(run: any) {
+interface RunRow { id: number; status: string; progress?: RunProgress | null }
+// The REST list's runs (RunSerializer): what a new row shows.
+interface ListedRun extends RunRow { kind: string; created_by: string | null; created_at: string; urls: { page: string } }
+const KIND_NAMES: Record<string, string> = { classification: "Classification", detection: "Object detection" };
+
+/** Show a run's status and progress in its row; false when the list has no row for it. */
+function updateRow(run: RunRow): boolean {
   const row = document.querySelector(`tr[data-run-id="${run.id}"]`);
-  if (!row) return;
+  if (!row) return false;
   const status = row.querySelector<HTMLElement>('[data-field="status"]')!;
   status.className = `status status-${run.status}`;
   status.textContent = run.status.charAt(0).toUpperCase() + run.status.slice(1);  // as the server renders it
+  if (run.progress === undefined) return true;  // a partial payload without progress keeps the shown one
   const p = run.progress ?? {};
   const step = Math.min(Number(p.step) || 0, Number(p.total_steps) || 0);  // never past the total
   row.querySelector<HTMLElement>('[data-field="progress"]')!.textContent = p.total_steps ? `${step} / ${p.total_steps}` : p.phase ?? "";
+  return true;
+}
+
+/** A row as run_list.html renders a new run's (no result yet). */
+function insertRow(run: ListedRun): void {
+  const body = $("#runs-table tbody");
+  body.querySelector("td.empty")?.closest("tr")?.remove();
+  const cells = [
+    el("td", {}, el("input", { type: "checkbox", name: "run", value: String(run.id), "aria-label": `Compare run ${run.id}` })),
+    el("td", {}, el("a", { href: run.urls.page }, `#${run.id}`)),
+    el("td", {}, KIND_NAMES[run.kind] ?? run.kind),
+    el("td", {}, el("span", { class: `status status-${run.status}`, "data-field": "status" })),
+    el("td", { "data-field": "progress" }),
+    el("td", {}),
+    el("td", {}, run.created_by ?? "—"),
+    el("td", {}, run.created_at.slice(0, 16).replace("T", " ")),  // the server's zone, as the page shows it
+  ];
+  body.prepend(el("tr", { "data-run-id": String(run.id) }, ...cells));
+  updateRow(run);
+}
+
+// A run this page has no row for (started elsewhere): the list API gives its row (an event may be
+// only a tick, without the run's kind or author). Several unknown ids in a burst cost one request.
+let listing: Promise<void> | null = null;
+function addNewRuns(): void {
+  listing ??= api(runsApi)
+    .then((page) => {
+      const missing = (page.results as ListedRun[]).filter((run) => !updateRow(run));
+      for (const run of missing.reverse()) insertRow(run);  // the list is newest first
+    })
+    .catch(() => undefined)
+    .finally(() => (listing = null));
 }
 
 async function poll() {
@@ -162,4 +202,6 @@ if (form) {
   }
   checkData();
 }
-followRuns(root.dataset.projectId!, (e) => updateRow(e.payload), poll);
+followRuns(root.dataset.projectId!, (run) => {
+  if (!updateRow(run)) addNewRuns();
+}, poll);

@@ -1,21 +1,24 @@
 // Bring your own bucket: the "new project from a bucket" form and a project's storage page.
 // Test connection shows each check plainly; Sync shows live progress; credentials are sent, never shown.
+// The sync's progress comes as `job.progress` events of kind "sync" over the page's project socket
+// (lib/projectsocket.ts), merged into the sync shown; while a sync runs the panel also polls (a
+// worker in another process reaches the socket only through a shared channel layer).
 
 import { api, ApiError, invalidFields } from "./lib/api";
 import { $, el } from "./lib/dom";
+import { ACTIVE_JOB, type SyncJob as SyncJobEvent, mergeJob } from "./lib/events";
+import { projectSocket } from "./lib/projectsocket";
 
 interface Check { name: string; status: "ok" | "warning" | "error"; message: string }
-interface SyncJob {
-  id: number; status: string; listed: number; added: number; replaced: number; missing: number;
-  restored: number; skipped: number; annotations_imported: number; error: string;
-  problems: { key: string; message: string }[]; finished_at: string | null;
-}
+// The REST shape; events add `kind`.
+type SyncJob = Omit<SyncJobEvent, "kind">;
 interface FileState { dirty: boolean; written_at: string | null; error: string }
 
 const form = $("#storage-form") as HTMLFormElement;
 const checks = $("#checks");
 const formError = $("#form-error");
-const ACTIVE = new Set(["queued", "running"]);
+const POLL_MS_WITHOUT_SOCKET = 1000;
+const POLL_MS_WITH_SOCKET = 10000;
 
 function connectionBody(): Record<string, unknown> {
   const data = new FormData(form);
@@ -93,18 +96,28 @@ function setupSyncPanel(panel: HTMLElement): void {
   const bar = $("#sync-progress") as HTMLProgressElement;
   const problems = $("#sync-problems");
   const syncButton = $("#sync-button") as HTMLButtonElement;
+  const socket = projectSocket(panel.dataset.projectId!);
   let timer = 0;
+  let shown: SyncJob | undefined;
 
   function show(job: SyncJob | undefined): void {
-    const running = job !== undefined && ACTIVE.has(job.status);
+    shown = job;
+    const running = job !== undefined && ACTIVE_JOB.has(job.status);
     state.textContent = job ? describe(job) : "Never synced.";
     state.className = job?.status === "failed" ? "error" : "";
     bar.hidden = !running;
     syncButton.disabled = running;
     problems.replaceChildren(...(job?.problems ?? []).map((p) => el("li", {}, el("code", {}, p.key), " ", p.message)));
     window.clearTimeout(timer);
-    if (running) timer = window.setTimeout(refresh, 1000);
+    if (running) timer = window.setTimeout(refresh, socket.open ? POLL_MS_WITH_SOCKET : POLL_MS_WITHOUT_SOCKET);
   }
+
+  // The panel shows the latest sync: events of an older one are not news; a newer id is a new sync.
+  socket.on("job.progress", (payload) => {
+    if (payload.kind !== "sync" || (shown && payload.id < shown.id)) return;
+    show(mergeJob(shown?.id === payload.id ? [shown] : [], payload));
+  });
+  socket.onResync(() => void refresh());
 
   async function refresh(): Promise<void> {
     const jobs = await api<SyncJob[]>(syncApi);
@@ -136,6 +149,7 @@ function setupSyncPanel(panel: HTMLElement): void {
     await refreshFile();
   });
   if (panel.dataset.connected === "true") {
+    socket.connect();
     void refresh();
     void refreshFile();
   }

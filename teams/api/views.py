@@ -32,14 +32,6 @@ from teams.services import members as member_service
 from teams.services.progress import team_progress
 
 
-def _membership_error(exc: member_service.MembershipError) -> ApiError:
-    return ApiError(exc.code, exc.message, exc.status)
-
-
-def _invitation_error(exc: invitation_service.InvitationError) -> ApiError:
-    return ApiError(exc.code, exc.message, 409 if exc.code == "invitation_closed" else 400)
-
-
 class MemberListView(ProjectScopedMixin, APIView):
     serializer_class = MemberSerializer
 
@@ -64,20 +56,12 @@ class MemberDetailView(ProjectScopedMixin, APIView):
         membership = self._membership(user_id)
         serializer = RoleChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            membership = member_service.change_role(
-                current_user(request), membership, serializer.validated_data["role"]
-            )
-        except member_service.MembershipError as exc:
-            raise _membership_error(exc) from None
+        membership = member_service.change_role(current_user(request), membership, serializer.validated_data["role"])
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(responses={204: None, **errors(409)})
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
-        try:
-            member_service.remove_member(current_user(request), self._membership(user_id))
-        except member_service.MembershipError as exc:
-            raise _membership_error(exc) from None
+        member_service.remove_member(current_user(request), self._membership(user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -88,10 +72,7 @@ class LeaveView(ProjectScopedMixin, APIView):
 
     @extend_schema(request=None, responses={204: None, **errors(409)})
     def post(self, request: Request, project_id: int) -> Response:
-        try:
-            member_service.leave(self.project, current_user(request))
-        except member_service.MembershipError as exc:
-            raise _membership_error(exc) from None
+        member_service.leave(self.project, current_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -103,12 +84,9 @@ class TransferOwnershipView(ProjectScopedMixin, APIView):
     def post(self, request: Request, project_id: int) -> Response:
         serializer = TransferSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            membership = member_service.transfer_ownership(
-                self.project, current_user(request), serializer.validated_data["user"]
-            )
-        except member_service.MembershipError as exc:
-            raise _membership_error(exc) from None
+        membership = member_service.transfer_ownership(
+            self.project, current_user(request), serializer.validated_data["user"]
+        )
         return Response(MemberSerializer(membership).data)
 
 
@@ -136,10 +114,7 @@ class InvitationListView(ProjectScopedMixin, APIView):
         serializer = InviteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            outcomes = invitation_service.invite(self.project, current_user(request), data["emails"], data["role"])
-        except invitation_service.InvitationError as exc:
-            raise _invitation_error(exc) from None
+        outcomes = invitation_service.invite(self.project, current_user(request), data["emails"], data["role"])
         results = InviteResultSerializer(outcomes, many=True).data
         if all(o.status == "invalid" for o in outcomes):
             return error_response("invalid_addresses", "None of the addresses is valid.", 400, results=results)
@@ -159,10 +134,7 @@ class InvitationDetailView(ProjectScopedMixin, APIView):
         responses={204: None, **errors(409)},
     )
     def delete(self, request: Request, project_id: int, invitation_id: int) -> Response:
-        try:
-            invitation_service.revoke(get_object_or_404(self.project.invitations, pk=invitation_id))
-        except invitation_service.InvitationError as exc:
-            raise _invitation_error(exc) from None
+        invitation_service.revoke(get_object_or_404(self.project.invitations, pk=invitation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -177,14 +149,7 @@ class InvitationResendView(ProjectScopedMixin, APIView):
     )
     def post(self, request: Request, project_id: int, invitation_id: int) -> Response:
         invitation = get_object_or_404(self.project.invitations, pk=invitation_id)
-        try:
-            error = invitation_service.resend(invitation)
-        except invitation_service.ResendThrottled as exc:
-            response = error_response(exc.code, exc.message, 429, retry_after=exc.retry_after)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
-        except invitation_service.InvitationError as exc:
-            raise _invitation_error(exc) from None
+        error = invitation_service.resend(invitation)
         if error:
             raise ApiError("send_failed", error, 502)
         return Response(InvitationSerializer(invitation).data)

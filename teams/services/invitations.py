@@ -43,16 +43,19 @@ _HOUR = timedelta(hours=1)
 
 
 class InvitationError(CodedError):
-    """An invitation cannot be sent, accepted or changed as asked."""
+    """An invitation cannot be sent, accepted or changed as asked (409 when it is no longer open)."""
 
 
 class ResendThrottled(InvitationError):
     """Too soon for another e-mail to this invitation; `retry_after` says how many seconds to wait."""
 
+    status = 429
+
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             "resend_throttled",
             f"An invitation e-mail went to this address moments ago; wait {retry_after} s before sending another.",
+            retry_after=retry_after,
         )
         self.retry_after = retry_after
 
@@ -169,7 +172,9 @@ def resend(invitation: Invitation) -> str:
     with transaction.atomic():
         current = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not current.is_open:
-            raise InvitationError("invitation_closed", f"This invitation was already {current.state.label.lower()}.")
+            raise InvitationError(
+                "invitation_closed", f"This invitation was already {current.state.label.lower()}.", status=409
+            )
         _claim_send(current)
         current.token_hash, current.expires_at = token_hash, _expiry()
         current.save(update_fields=["token_hash", "expires_at", "send_attempts"])
@@ -180,7 +185,9 @@ def resend(invitation: Invitation) -> str:
 
 def revoke(invitation: Invitation) -> None:
     if not invitation.is_open:
-        raise InvitationError("invitation_closed", f"This invitation was already {invitation.state.label.lower()}.")
+        raise InvitationError(
+            "invitation_closed", f"This invitation was already {invitation.state.label.lower()}.", status=409
+        )
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
 
@@ -196,7 +203,7 @@ def _lock_pending(invitation: Invitation) -> Invitation:
     current = Invitation.objects.select_for_update().select_related("project").get(pk=invitation.pk)
     if current.state != InvitationState.PENDING:
         raise InvitationError(
-            f"invitation_{current.state.value}", f"This invitation was {current.state.label.lower()}."
+            f"invitation_{current.state.value}", f"This invitation was {current.state.label.lower()}.", status=409
         )
     return current
 

@@ -26,17 +26,16 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import User
+from annotator.errors import CodedError
 from annotator.events import broadcast
 from annotator.models import Membership, Project, Role
 from annotator.permissions import Action, role_allows
 
 
-class MembershipError(Exception):
-    def __init__(self, code: str, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class MembershipError(CodedError):
+    """A membership change refused: 409 unless the refusal says otherwise (403, 404, 400)."""
+
+    status = 409
 
 
 def _lock(project_id: int) -> tuple[Project, dict[int, Membership]]:

@@ -2,7 +2,7 @@
 learning curves, per-class bars, precision-recall curves and confusion heat map (Chart.js under our
 CSP), and follows a live run: status badge, progress (never past its total) and curves.
 
-Live updates come as a worker sends them: the row is written and `run.progress` broadcast. With a
+Live updates come as a worker sends them: the row is written and `job.progress` broadcast. With a
 shared channel layer (Redis) the event reaches the page by websocket; without one the page's poll
 of the API brings the same state, so each wait allows for one poll."""
 
@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from annotator import jobs
 from annotator.events import broadcast
 from tests.e2e.helpers import in_thread, make_project
 from tests.factories import UserFactory
@@ -133,10 +134,11 @@ def test_a_classifier_run_shades_its_confusion_matrix(login, server):
 
 
 def report(run: Run, status: str, progress: dict, loss_curve: list, eval_curve: list, eval_point=None) -> None:
-    """What training.progress.Reporter does: write the row, then broadcast run.progress."""
+    """What training.progress.Reporter does: write the row, then broadcast a training tick."""
     Run.objects.filter(pk=run.pk).update(status=status, progress=progress, loss_curve=loss_curve, eval_curve=eval_curve)
-    payload = {"id": run.pk, "status": status, "progress": progress, "point": loss_curve[-1], "eval_point": eval_point}
-    broadcast(run.project_id, "run.progress", payload)
+    payload = {"kind": "run", "id": run.pk, "status": status, "progress": progress, "point": loss_curve[-1],
+               "eval_point": eval_point}  # fmt: skip
+    broadcast(run.project_id, "job.progress", payload)
 
 
 def test_a_live_run_updates_status_progress_and_curves(login, server):
@@ -177,4 +179,4 @@ def test_a_live_run_updates_status_progress_and_curves(login, server):
 
 def _finish(run: Run) -> None:
     Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error="The worker stopped.")
-    broadcast(run.project_id, "run.updated", {"id": run.pk, "status": "failed"})
+    jobs.publish(Run.objects.get(pk=run.pk))

@@ -1,4 +1,6 @@
-"""Cancelling: a queued run never starts; a running worker notices through its callback."""
+"""Cancelling: a queued run never starts; a running worker notices through its callback.
+
+Claims are the job kernel's (annotator.jobs); these check what a run makes of them."""
 
 from __future__ import annotations
 
@@ -6,11 +8,11 @@ import time
 
 import pytest
 
+from annotator import jobs
 from tests.training.conftest import classification_data
-from training import worker
 from training.models import Run, RunStatus
 from training.progress import MAX_CURVE_POINTS, Reporter, append_point
-from training.services import cancel_run, create_run
+from training.services import RunNotActive, cancel_run, create_run
 
 
 @pytest.fixture
@@ -22,17 +24,19 @@ def run(classification_project, personas) -> Run:
 @pytest.mark.django_db
 def test_a_cancelled_queued_run_never_starts(run):
     cancel_run(run)
-    worker.execute(run.pk)  # what a worker does when the message arrives anyway
+    jobs.execute("run", run.pk)  # what a worker does when the message arrives anyway
     run.refresh_from_db()
     assert run.status == "cancelled" and run.started_at is None and run.attempts == 0
+    with pytest.raises(RunNotActive, match="already cancelled"):
+        cancel_run(run)
 
 
 @pytest.mark.django_db
 def test_a_run_is_claimed_once(run):
-    assert worker.claim(run.pk).status == "running"
-    assert worker.claim(run.pk) is None  # a redelivered message finds it taken
+    assert jobs.claim(Run, run.pk).status == "running"
+    assert jobs.claim(Run, run.pk) is None  # a redelivered message finds it taken
     run.refresh_from_db()
-    assert run.attempts == 1 and run.worker
+    assert run.worker and run.started_at
 
 
 class _Step:
@@ -44,7 +48,7 @@ class _Step:
 
 @pytest.mark.django_db
 def test_progress_writes_and_sees_a_cancel(run):
-    running = worker.claim(run.pk)
+    running = jobs.claim(Run, run.pk)
     with Reporter(running) as reporter:
         reporter.progress(_Step(1))
         assert not reporter.should_cancel()
@@ -59,7 +63,7 @@ def test_progress_writes_and_sees_a_cancel(run):
 @pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_thread_keeps_the_run_alive_and_notices_a_cancel(run, settings):
     settings.ANNOTATOR_RUN_HEARTBEAT_INTERVAL = 0.1
-    running = worker.claim(run.pk)
+    running = jobs.claim(Run, run.pk)
     first = running.heartbeat_at
     with Reporter(running) as reporter:
         time.sleep(0.5)

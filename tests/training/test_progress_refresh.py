@@ -10,14 +10,16 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from annotator import jobs
 from annotator.events import project_group
 from tests.training.conftest import classification_data
-from training import worker
 from training.models import Run
 from training.progress import Reporter
 from training.services import create_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# A training tick's `job.progress` payload: only what changes while a run trains.
+TICK = {"kind", "id", "status", "progress", "point", "eval_point"}
 
 
 class Report:
@@ -44,7 +46,7 @@ class Listener:
                 message = async_to_sync(self._receive)()
             except TimeoutError:
                 return payloads
-            if message["event"] == "run.progress":
+            if message["event"] == "job.progress" and "point" in message["payload"]:  # the training ticks
                 payloads.append(message["payload"])
 
     async def _receive(self) -> dict:
@@ -55,7 +57,7 @@ class Listener:
 def running(classification_project, personas) -> Run:
     classification_data(classification_project, personas.owner, per_class=5)
     run = create_run(classification_project, personas.owner, "classification", {})
-    return worker.claim(run.pk)
+    return jobs.claim(Run, run.pk)
 
 
 def test_progress_is_rebroadcast_with_a_fresh_eta_while_a_long_step_blocks(running, settings):
@@ -73,6 +75,7 @@ def test_progress_is_rebroadcast_with_a_fresh_eta_while_a_long_step_blocks(runni
     etas = [p["progress"]["eta_seconds"] for p in payloads]
     assert etas[0] == 100.0 and etas == sorted(etas, reverse=True) and etas[-1] < 99.5
     assert all(p["progress"]["step"] == 7 and p["status"] == "running" for p in payloads)
+    assert all(p["kind"] == "run" and p["id"] == running.pk and set(p) == TICK for p in payloads)
 
 
 def test_an_evaluation_point_is_stored_and_sent_once_unthrottled(running, settings):

@@ -1,4 +1,5 @@
-"""Stale runs are failed (periodically and on read); fresh ones and finished ones are left alone."""
+"""Stale runs are failed by the job kernel's reaper (periodically and on read); fresh ones and
+finished ones are left alone, and a reaped run offers nothing."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from annotator import jobs
 from annotator.storage import project_bucket
 from tests.conftest import client_for
 from tests.training.conftest import classification_data
 from training.models import Run, RunStatus
-from training.reaper import reap
 from training.services import create_run
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,10 @@ pytestmark = pytest.mark.django_db
 def run(classification_project, personas) -> Run:
     classification_data(classification_project, personas.owner, per_class=5)
     return create_run(classification_project, personas.owner, "classification", {})
+
+
+def reap() -> list[int]:
+    return [job_id for kind, job_id in jobs.reap(kinds=[Run]) if kind == "run"]
 
 
 def running(run: Run, seconds_ago: float) -> Run:
@@ -39,6 +44,7 @@ def test_default_timeout_is_45_seconds(run):
     assert reap() == [run.pk]
     run.refresh_from_db()
     assert run.status == "failed" and "no heartbeat for 45 s" in run.error and run.finished_at
+    assert run.error_code == "worker_lost"
 
 
 def test_queued_and_finished_runs_are_left_alone(run):

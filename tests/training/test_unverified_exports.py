@@ -8,13 +8,16 @@ the TFLite runner (every answer's probabilities reversed).
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 from django.urls import reverse
 
+from annotator import jobs
+from annotator.storage import project_bucket
 from tests.conftest import client_for
 from tests.training.conftest import WEIGHTS_FILE, classification_data
-from training import worker
 from training.models import Run
 from training.services import create_run
 
@@ -42,7 +45,7 @@ def test_a_failed_export_check_leaves_a_succeeded_run_with_that_export_unverifie
     project = classification_project
     classification_data(project, personas.owner, per_class=5)
     run = create_run(project, personas.owner, "classification", TINY)
-    worker.execute(run.pk)
+    jobs.execute("run", run.pk)
 
     run = Run.objects.get(pk=run.pk)
     assert run.status == "succeeded", run.error
@@ -53,6 +56,9 @@ def test_a_failed_export_check_leaves_a_succeeded_run_with_that_export_unverifie
         not artifacts["models"].verified and artifacts["models"].verification_error == "holds unverified model_android"
     )
     assert all(artifacts[name].verified for name in ("model", "model_web", "model_ios", "report"))
+    with zipfile.ZipFile(project_bucket(project).open(artifacts["models"].key)) as bundle:
+        readme = bundle.read("README.md").decode()  # models.zip says which folder failed its check, and why
+    assert "| `model_android/` |" in readme and "**unverified**: image 0: probabilities differ" in readme
     assert "model_android is offered unverified" in run.log
     assert run.metrics["verification"]["model_android"]["ok"] is False and run.metrics["export_failures"] == {}
     # Evaluation during training: the curve, the exported (best) point, the metric's name.

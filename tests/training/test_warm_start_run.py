@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from annotator import jobs
 from annotator.models import Label
 from tests.training.conftest import COLOURS, WEIGHTS_FILE, annotate, classification_data, upload
-from training import worker
 from training.models import Run
 from training.services import create_run
 
@@ -26,7 +26,7 @@ def test_a_run_trains_from_an_earlier_runs_weights(classification_project, perso
     project = classification_project
     labels = classification_data(project, personas.owner, per_class=5)
     base = create_run(project, personas.owner, "classification", TINY)
-    worker.execute(base.pk)
+    jobs.execute("run", base.pk)
     base.refresh_from_db()
     assert base.status == "succeeded", base.error
     checkpoint = base.artifacts.get(name="checkpoint")
@@ -40,7 +40,7 @@ def test_a_run_trains_from_an_earlier_runs_weights(classification_project, perso
     # Without a "from ImageNet" backbone file: a warm start needs only the base run's weights.
     settings.ANNOTATOR_BACKBONE_WEIGHTS = str(tmp_path / "missing.h5")
     run = create_run(project, personas.owner, "classification", {**TINY, "epochs": 1}, base.pk)
-    worker.execute(run.pk)
+    jobs.execute("run", run.pk)
 
     run = Run.objects.get(pk=run.pk)
     assert run.status == "succeeded", run.error

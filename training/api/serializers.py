@@ -1,4 +1,4 @@
-"""Shapes of runs and artifacts; websocket events reuse RunSerializer for their payloads."""
+"""Shapes of runs and artifacts; RunSerializer and a run's websocket events share Run.PAYLOAD_FIELDS."""
 
 from __future__ import annotations
 
@@ -25,30 +25,17 @@ class ArtifactSerializer(serializers.ModelSerializer):
 
 
 class RunSerializer(serializers.ModelSerializer):
-    created_by = serializers.SerializerMethodField()
-    urls = serializers.SerializerMethodField()
+    """A run as lists show it; its `job.progress` events carry the same (Run.PAYLOAD_FIELDS, Run.event_payload)."""
+
+    created_by = serializers.CharField(source="created_by_name", read_only=True, allow_null=True)
+    # Old detector runs stored mAP@0.5 as `map`; readers get it as `map50` too (Run.shown_metrics).
+    metrics = serializers.JSONField(source="shown_metrics", read_only=True)
+    urls = serializers.DictField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Run
-        fields = [
-            "id", "project", "kind", "status", "hyperparameters", "snapshot_key", "snapshot_sha256",
-            "dataset_summary", "metrics", "progress", "error", "attempts", "heartbeat_at", "worker",
-            "created_by", "created_at", "started_at", "finished_at", "urls", "base_run",
-        ]  # fmt: skip
+        fields = [*Run.PAYLOAD_FIELDS, "urls"]
         read_only_fields = fields
-
-    def get_created_by(self, run: Run) -> str | None:
-        user = run.created_by
-        return (user.display_name or user.email) if user else None
-
-    def get_urls(self, run: Run) -> dict[str, str]:
-        args = [run.project_id, run.pk]
-        return {
-            "detail": reverse("api:run-detail", args=args),
-            "cancel": reverse("api:run-cancel", args=args),
-            "artifacts": reverse("api:run-artifacts", args=args),
-            "page": reverse("training:run-detail", args=args),
-        }
 
 
 class RunDetailSerializer(RunSerializer):
@@ -112,12 +99,10 @@ class BaseRunSerializer(serializers.ModelSerializer):
         return list(run.metrics.get("labels") or run.dataset_summary.get("labels") or [])
 
     def get_metric_name(self, run: Run) -> str:
-        return "map50" if run.kind == RunKind.DETECTION else "accuracy"
+        return run.metric_name
 
     def get_metric(self, run: Run) -> float | None:
-        names = ("map50", "map") if run.kind == RunKind.DETECTION else ("accuracy",)
-        value = next((run.metrics[n] for n in names if run.metrics.get(n) is not None), None)
-        return value if isinstance(value, int | float) else None
+        return run.score
 
 
 class RunDefaultsSerializer(HyperParametersSerializer):

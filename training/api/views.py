@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.current import current_user
-from annotator.api.errors import ApiError, error_response
+from annotator import jobs
+from annotator.api.errors import ApiError
 from annotator.api.pagination import IdCursorPagination
 from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
@@ -24,7 +25,7 @@ from annotator.ids import parse_id
 from annotator.models import Project
 from annotator.permissions import Action
 from annotator.storage import project_bucket
-from training import base_runs, reaper, services
+from training import base_runs, services
 from training.api.serializers import (
     ArtifactSerializer,
     BaseRunSerializer,
@@ -76,7 +77,7 @@ class RunListView(ProjectScopedMixin, generics.GenericAPIView):
                                OpenApiParameter("kind", str, enum=RunKind.values)],
                    responses=RunSerializer(many=True))  # fmt: skip
     def get(self, request: Request, project_id: int) -> Response:
-        reaper.reap(self.project)
+        jobs.reap(kinds=[Run], project_id=self.project.pk)
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -86,18 +87,9 @@ class RunListView(ProjectScopedMixin, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         kind = _kind(self.project, serializer.validated_data.get("kind"))
         data = serializer.validated_data
-        try:
-            run = services.create_run(
-                self.project, current_user(request), kind, data["hyperparameters"], data.get("base_run")
-            )
-        except base_runs.BaseRunRefused as exc:
-            raise ApiError(exc.code, str(exc)) from None
-        except services.PreflightFailed as exc:
-            check = exc.preflight.to_dict()
-            return error_response(
-                "preflight_failed", "The data is not ready for training; fix the problems listed.", 400,
-                problems=check["errors"], warnings=check["warnings"],
-            )  # fmt: skip
+        run = services.create_run(
+            self.project, current_user(request), kind, data["hyperparameters"], data.get("base_run")
+        )
         return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
@@ -153,15 +145,12 @@ class HyperParametersView(ProjectScopedMixin, APIView):
         base_run_id = parse_id(value)
         if base_run_id is None:
             raise ApiError("invalid_base_run", "base_run is a run id, or none to start from ImageNet.")
-        try:
-            return base_runs.base_run_for(self.project, kind, base_run_id)
-        except base_runs.BaseRunRefused as exc:
-            raise ApiError(exc.code, str(exc)) from None
+        return base_runs.base_run_for(self.project, kind, base_run_id)
 
 
 class _RunView(ProjectScopedMixin, APIView):
     def get_run(self, run_id: int) -> Run:
-        reaper.reap(self.project)
+        jobs.reap(kinds=[Run], project_id=self.project.pk)
         return get_object_or_404(Run.objects.filter(project=self.project).select_related("created_by"), pk=run_id)
 
 
@@ -177,10 +166,7 @@ class RunCancelView(_RunView):
 
     @extend_schema(request=None, responses={200: RunDetailSerializer, **errors(409)})
     def post(self, request: Request, project_id: int, run_id: int) -> Response:
-        try:
-            run = services.cancel_run(self.get_run(run_id))
-        except services.RunNotActive as exc:
-            raise ApiError(exc.code, str(exc), 409) from None
+        run = services.cancel_run(self.get_run(run_id))
         return Response(RunDetailSerializer(run).data)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotator.datasets.errors import DatasetError
-from annotator.datasets.importing import IMPORT_FORMATS, ImportReport, import_dataset
+from annotator.datasets.importing import IMPORT_FORMATS, import_dataset
+from annotator.datasets.report import ImportReport
 from annotator.management.progress import ProgressBar
 from annotator.models import Project
 

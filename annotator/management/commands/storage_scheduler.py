@@ -1,4 +1,4 @@
-"""Run the storage housekeeping loop: periodic bucket syncs, debounced `_annotations.json`, reaper.
+"""Run the storage housekeeping loop: periodic bucket syncs, debounced `_annotations.json`, the job reaper.
 
 With ANNOTATOR_STORAGE_JOBS=celery, Celery beat runs the same tick; with the embedded
 thread mode, run this next to the web server so periodic syncs happen even when nobody
@@ -12,8 +12,8 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from annotator.buckets.jobs import TICK_SECONDS
 from annotator.buckets.scheduler import tick
+from annotator.jobs import TICK_SECONDS
 
 
 class Command(BaseCommand):

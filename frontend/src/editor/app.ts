@@ -4,6 +4,8 @@
 
 import { api, ApiError, type ImageItem, type Label } from "../lib/api";
 import { $ } from "../lib/dom";
+import type { ProjectEvent } from "../lib/events";
+import { projectSocket } from "../lib/projectsocket";
 import { BoxTools } from "./boxes";
 import { BoxList } from "./boxlist";
 import { Classifier } from "./classify";
@@ -18,7 +20,7 @@ import { ReviewNote } from "./review";
 import { relogin } from "./session";
 import { Store } from "./store";
 import { Filters, Strip } from "./strip";
-import { Saver } from "./sync";
+import { Saver } from "./saver";
 import type { Box, Config, Doc, Op } from "./types";
 import { avatar, personColour, showSync, toast } from "./ui";
 import { View } from "./view";
@@ -69,8 +71,8 @@ export class Editor {
       state: showSync,
       login: () => this.relogin(),
     });
-    this.live = new Live(cfg.ws, cfg.userId, {
-      event: (name, payload) => void this.remoteEvent(name, payload),
+    this.live = new Live(projectSocket(cfg.projectId, cfg.ws), cfg.userId, {
+      event: (event) => void this.remoteEvent(event),
       people: () => this.showPeople(),
       drafts: () => this.renderer.invalidate("overlay"),
       resync: () => void this.resync(),
@@ -382,32 +384,33 @@ export class Editor {
     this.boxList.changed();
   }
 
-  private async remoteEvent(name: string, payload: Record<string, any>): Promise<void> {
-    if (name === "annotations.changed" || name === "image.reviewed") {
-      const id = payload.image as number;
+  private async remoteEvent(event: ProjectEvent): Promise<void> {
+    if (event.event === "annotations.changed" || event.event === "image.reviewed") {
+      const { image: id, version } = event.payload;
       const known = this.store.server(id);
-      if (name === "annotations.changed" && known && known.version >= payload.version) return; // our own save
+      if (event.event === "annotations.changed" && known && known.version >= version) return; // our own save
       this.store.invalidate(id);
-      if (name === "image.reviewed" && id === this.current?.id) void this.review.load(id, this.doc?.version ?? payload.version);
+      if (event.event === "image.reviewed" && id === this.current?.id) void this.review.load(id, this.doc?.version ?? version);
       if (id === this.current?.id || this.strip.index(id) >= 0) await this.revalidate(id);
       this.scheduleCounts();
-    } else if (name === "image.created") {
+    } else if (event.event === "image.created") {
       this.scheduleCounts();
       if (!this.strip.items.length) await this.strip.anchor(null);
-    } else if (name === "image.deleted") {
-      this.strip.remove(payload.id);
-      if (payload.id === this.current?.id) toast("Someone deleted the image you are on.", "warn");
+    } else if (event.event === "image.deleted") {
+      const { id } = event.payload;
+      this.strip.remove(id);
+      if (id === this.current?.id) toast("Someone deleted the image you are on.", "warn");
       this.scheduleCounts();
-    } else if (name === "labels.changed") {
+    } else if (event.event === "labels.changed") {
       // Renamed, recoloured, reordered, merged or deleted: names, colours and number keys follow.
       // Images whose boxes moved get their own annotations.changed, unless there were too many.
       await this.labels.load();
       this.renderer.invalidate("boxes");
       this.boxList.changed();
-      if (payload.images > LABEL_EVENT_IMAGES && this.current) await this.revalidate(this.current.id);
+      if (event.payload.images > LABEL_EVENT_IMAGES && this.current) await this.revalidate(this.current.id);
       this.scheduleCounts();
-    } else if (name === "membership.changed" && payload.user === this.cfg.userId) {
-      toast(`Your role in this project is now ${payload.role}. Reload the page to apply it.`, "warn");
+    } else if (event.event === "membership.changed" && event.payload.user === this.cfg.userId) {
+      toast(`Your role in this project is now ${event.payload.role}. Reload the page to apply it.`, "warn");
     }
   }
 

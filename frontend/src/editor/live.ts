@@ -1,17 +1,26 @@
-// The project websocket: who is on which image, other people's boxes in mid-drag, and the
-// server's events. Nothing is saved through it; after a reconnect the editor resyncs
-// from the REST API because events may have been missed while disconnected.
+// Who is on which image and other people's boxes in mid-drag, over the page's shared project
+// socket (lib/projectsocket.ts), which also brings the server's events. Nothing is saved
+// through it; after a reconnect the editor resyncs from the REST API because events may have
+// been missed while disconnected.
 
+import type { ProjectEvent } from "../lib/events";
+import {
+  CLOSE_NOT_AUTHENTICATED,
+  CLOSE_NOT_MEMBER,
+  type OutgoingMessage,
+  type ProjectSocket,
+  type SocketMessage,
+} from "../lib/projectsocket";
 import type { Box, Person } from "./types";
 
+// Presence is re-announced this often; others forget a person silent for PRESENCE_TTL_MS.
 const HEARTBEAT_MS = 30_000;
 const PRESENCE_TTL_MS = 75_000;
 const DRAFT_TTL_MS = 5_000;
 const DRAFT_LINGER_MS = 1_500;
-const MAX_RETRY_MS = 10_000;
 
 export interface LiveHooks {
-  event(name: string, payload: Record<string, any>): void;
+  event(event: ProjectEvent): void;
   people(): void;
   drafts(): void;
   /** The socket reconnected: anything may have changed meanwhile. */
@@ -34,63 +43,47 @@ export interface RemoteDraft {
 }
 
 export class Live {
-  private ws: WebSocket | null = null;
   private image: number | null = null;
-  private retryMs = 1000;
-  private opened = false;
-  private stopped = false;
   private seen = new Map<string, Seen>();
   readonly drafts = new Map<string, RemoteDraft>();
 
   constructor(
-    private path: string,
+    private socket: ProjectSocket,
     private me: number,
     private hooks: LiveHooks,
   ) {
     window.setInterval(() => this.tick(), 1000);
     window.setInterval(() => this.send({ type: "presence", image: this.image }), HEARTBEAT_MS);
+    socket.onOpen(() => this.send({ type: "presence", image: this.image }));
+    socket.onResync(() => this.hooks.resync());
+    socket.onMessage((message) => this.receive(message));
+    socket.onEvent((event) => {
+      if (event.event === "annotations.changed") this.dropDrafts(event.payload.image);
+      this.hooks.event(event);
+    });
+    socket.onClose(({ code }) => this.closed(code));
   }
 
   connect(): void {
-    this.stopped = false;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}${this.path}`);
-    this.ws = ws;
-    ws.addEventListener("open", () => {
-      this.retryMs = 1000;
-      this.send({ type: "presence", image: this.image });
-      if (this.opened) this.hooks.resync();
-      this.opened = true;
-    });
-    ws.addEventListener("message", (e) => this.receive(JSON.parse(e.data)));
-    ws.addEventListener("close", (e) => this.closed(ws, e.code));
+    this.socket.connect();
+    if (this.socket.open) this.send({ type: "presence", image: this.image });
   }
 
-  private closed(ws: WebSocket, code: number): void {
-    if (ws !== this.ws) return;
-    this.ws = null;
+  private closed(code: number): void {
     this.seen.clear();
     this.drafts.clear();
     this.hooks.people();
     this.hooks.drafts();
-    if (code === 4401) {
-      this.stopped = true;
-      this.hooks.expired();
-    } else if (code === 4404) {
-      this.stopped = true;
-      this.hooks.refused("You are no longer a member of this project.");
-    } else if (!this.stopped) {
-      window.setTimeout(() => this.connect(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
-    }
+    if (code === CLOSE_NOT_AUTHENTICATED) this.hooks.expired();
+    else if (code === CLOSE_NOT_MEMBER) this.hooks.refused("You are no longer a member of this project.");
   }
 
   connected(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
+    return this.socket.open;
   }
 
-  private send(message: Record<string, unknown>): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  private send(message: OutgoingMessage): void {
+    this.socket.send(message);
   }
 
   setImage(image: number | null): void {
@@ -102,7 +95,7 @@ export class Live {
     this.send({ type: "draft", image, boxes });
   }
 
-  private receive(message: Record<string, any>): void {
+  private receive(message: SocketMessage): void {
     const now = performance.now();
     switch (message.type) {
       case "presence":
@@ -124,10 +117,6 @@ export class Live {
         this.hooks.drafts();
         break;
       }
-      case "event":
-        if (message.event === "annotations.changed") this.dropDrafts(message.payload.image);
-        this.hooks.event(message.event, message.payload);
-        break;
       case "error":
         if (message.code === "not_member") this.hooks.refused(message.message);
         break;

@@ -2,7 +2,7 @@
 // Everything user-provided goes in as text (textContent via `el`), never as markup.
 
 import { el } from "../lib/dom";
-import type { SyncState } from "./sync";
+import type { SyncState } from "./saver";
 import type { Person } from "./types";
 
 const TOAST_MS = 5000;

@@ -11,7 +11,8 @@ import boto3
 import pytest
 
 from annotator.buckets.connections import ConnectionInput, save_connection
-from annotator.buckets.sync import run_sync_job, start_sync
+from annotator.buckets.sync import start_sync
+from annotator.jobs import execute
 from annotator.models import Project, SyncJob
 
 ACCESS_KEY = "AKIAEXAMPLEBYOB00001"
@@ -69,7 +70,7 @@ def connect(project: Project, remote: RemoteBucket) -> Project:
 def sync(project: Project) -> SyncJob:
     """Queue a sync and run it here, as the worker would."""
     job = start_sync(project)
-    run_sync_job(job.pk)
+    execute("sync", job.pk)
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
     return job

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from annotator.buckets.sync import run_sync_job
+from annotator.jobs import execute
 from annotator.models import Image, Project, StorageConnection, SyncJob
 from tests.annotator.buckets.conftest import ACCESS_KEY, SECRET_KEY, connect
 from tests.annotator.buckets.test_sync import CA_LOCALIZATION
@@ -44,7 +44,7 @@ def test_create_a_project_from_a_bucket_sync_and_write_back_without_leaking_cred
     )
     project = Project.objects.get(pk=created.json()["id"])
     job = SyncJob.objects.get(project=project)
-    run_sync_job(job.pk)  # what the background runner does once the request committed
+    execute("sync", job.pk)  # what the background runner does once the request committed
     progress = client.get(f"/api/v1/projects/{project.pk}/sync/{job.pk}/")
     storage = client.get(f"/api/v1/projects/{project.pk}/storage/")
     written = client.post(f"/api/v1/projects/{project.pk}/annotations-file/")
@@ -152,8 +152,8 @@ def test_the_connection_test_leaves_nothing_behind(remote):
     assert not [key for key in keys if "connection-test" in key]
 
 
-def test_progress_reaches_the_websocket_group(remote, monkeypatch):
-    from annotator.buckets import jobs
+def test_progress_reaches_the_websocket_group_as_the_api_shows_it(remote, monkeypatch):
+    from annotator import jobs
 
     sent = []
     monkeypatch.setattr(jobs, "broadcast", lambda project_id, event, payload: sent.append((event, payload)))
@@ -162,10 +162,14 @@ def test_progress_reaches_the_websocket_group(remote, monkeypatch):
     client = client_for(project.owner)
     job_id = client.post(f"/api/v1/projects/{project.pk}/sync/").json()["id"]
 
-    run_sync_job(job_id)
+    execute("sync", job_id)
 
-    assert {event for event, _ in sent} == {"sync.progress"}
-    assert sent[-1][1]["status"] == "succeeded" and sent[-1][1]["added"] == 1
+    assert {event for event, _ in sent} == {"job.progress"}
+    assert [payload["status"] for _, payload in sent] == ["running", "running", "running", "succeeded"]
+    last = sent[-1][1]
+    assert last["kind"] == "sync" and last["id"] == job_id and last["added"] == 1
+    shown = client.get(f"/api/v1/projects/{project.pk}/sync/{job_id}/").json()
+    assert {key: value for key, value in last.items() if key != "kind"} == shown  # one shape, event and API
     json.dumps(sent)  # the payload is plain JSON
 
 
@@ -178,7 +182,7 @@ def test_exports_of_a_connected_project_carry_no_credentials(remote, tmp_path):
     remote.put_annotations(CA_LOCALIZATION)
     project = connect(make_persona_project().project, remote)
     job = SyncJob.objects.create(project=project)
-    run_sync_job(job.pk)
+    execute("sync", job.pk)
 
     for format in ("cloud-annotations", "coco", "voc"):
         assert format in EXPORT_FORMATS

@@ -48,12 +48,23 @@ def test_a_synced_image_gets_its_thumbnail_on_first_view(remote):
     assert len(remote.read(image.thumbnail_key)) < 20_000
 
 
-def test_in_celery_mode_a_sync_is_delivered_as_the_storage_task(remote, settings, django_capture_on_commit_callbacks):
+def test_in_celery_mode_a_sync_is_delivered_on_the_storage_queue(
+    remote, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from annotator.tasks import run_job
     from config.celery import app
 
     settings.ANNOTATOR_STORAGE_JOBS = "celery"
     remote.put("a.jpg", make_image_bytes())
     project = connect(make_persona_project().project, remote)
+    sent = []
+    send = run_job.apply_async
+
+    def recorded(*args, **options):
+        sent.append((options.get("args"), options.get("queue")))
+        return send(*args, **options)
+
+    monkeypatch.setattr(run_job, "apply_async", recorded)
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
@@ -63,4 +74,4 @@ def test_in_celery_mode_a_sync_is_delivered_as_the_storage_task(remote, settings
 
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.added == 1
-    assert app.amqp.router.route({}, "annotator.tasks.run_sync_job")["queue"].name == "storage"
+    assert sent == [(["sync", job.pk], "storage")]

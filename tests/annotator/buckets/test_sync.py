@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.utils import timezone
 from PIL import Image as PILImage
 
+from annotator import jobs
 from annotator.buckets import sync as sync_module
-from annotator.models import Image, JobStatus, SyncJob, UnreadableObject
+from annotator.models import Image, JobStatus, StorageConnection, SyncJob, UnreadableObject
 from annotator.services.projects import create_label
 from annotator.storage import BucketError, project_bucket
 from tests.annotator.buckets.conftest import connect, sync
@@ -206,9 +208,10 @@ def test_an_interrupted_sync_marks_nothing_missing_and_a_rerun_finishes(seeded, 
 
     monkeypatch.setattr(type(project_bucket(project)), "list", dies_after_one_page)
     job = sync_module.start_sync(project)
-    sync_module.run_sync_job(job.pk)
+    jobs.execute("sync", job.pk)
     job.refresh_from_db()
-    assert job.status == JobStatus.FAILED and "connection reset" in job.error
+    assert job.status == JobStatus.FAILED and job.error_code == "storage_error"
+    assert job.error == "Listing: connection reset." and job.listed == 2  # the counts reached are kept
     assert not Image.objects.filter(project=project, missing=True).exists()
 
     monkeypatch.setattr(type(project_bucket(project)), "list", real_list)
@@ -217,13 +220,63 @@ def test_an_interrupted_sync_marks_nothing_missing_and_a_rerun_finishes(seeded, 
 
 def test_a_silent_job_is_reaped_so_a_new_sync_can_start(seeded, settings):
     project = connect(make_persona_project().project, seeded)
-    SyncJob.objects.create(project=project, status=JobStatus.RUNNING)
+    SyncJob.objects.create(project=project, status=JobStatus.RUNNING, heartbeat_at=timezone.now())
     settings.ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT = 0
 
     job = sync(project)
 
     assert job.added == 3
-    assert SyncJob.objects.filter(project=project, status=JobStatus.FAILED).count() == 1
+    lost = SyncJob.objects.get(project=project, status=JobStatus.FAILED)
+    assert lost.error_code == "worker_lost" and "Start the sync again" in lost.error
+
+
+def test_a_sync_cancelled_mid_listing_stops_at_its_next_page_and_marks_nothing_missing(seeded, monkeypatch):
+    project = connect(make_persona_project().project, seeded)
+    sync(project)
+    monkeypatch.setattr(sync_module, "PAGE_SIZE", 2)
+    real_list = type(project_bucket(project)).list
+
+    def cancelled_after_one_page(self, prefix=""):
+        for n, info in enumerate(real_list(self, prefix)):
+            if n == 2:  # the first page is stored: someone cancels meanwhile
+                jobs.cancel(SyncJob.objects.get(project=project, status=JobStatus.RUNNING))
+            yield info
+
+    monkeypatch.setattr(type(project_bucket(project)), "list", cancelled_after_one_page)
+    job = sync_module.start_sync(project)
+    jobs.execute("sync", job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED and job.error_code == ""
+    assert job.listed == 2  # the last heartbeat's counts: nothing was written after the cancel
+    assert not Image.objects.filter(project=project, missing=True).exists()
+
+
+def test_unreadable_credentials_fail_the_sync_saying_so(remote, settings):
+    from cryptography.fernet import Fernet
+
+    project = connect(make_persona_project().project, remote)
+    settings.ANNOTATOR_ENCRYPTION_KEY = Fernet.generate_key().decode()  # the key they were stored with is lost
+
+    job = sync_module.start_sync(project)
+    jobs.execute("sync", job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_code == "credentials_unreadable"
+    assert "again" in job.error
+    assert StorageConnection.objects.filter(project=project).exists()
+
+
+def test_a_bug_fails_the_sync_without_showing_its_details(remote, monkeypatch):
+    project = connect(make_persona_project().project, remote)
+    monkeypatch.setattr(sync_module, "_mark_missing", lambda job: 1 / 0)
+
+    job = sync_module.start_sync(project)
+    jobs.execute("sync", job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_code == "internal_error"
+    assert "ZeroDivisionError" in job.error and "by zero" not in job.error  # the log has the rest
 
 
 def test_bad_records_are_reported_and_the_good_ones_imported(remote):

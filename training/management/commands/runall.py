@@ -2,7 +2,7 @@
 
 This is what `make run` uses on a laptop: one worker consumes the `training` queue on the
 embedded broker, another the `jobs` queue (dataset imports and exports), and this process
-reaps runs whose worker died. Production runs the web
+reaps jobs of every kind whose worker died (annotator.jobs.reap). Production runs the web
 server, `celery -A config worker -Q training`, `celery -A config worker -Q jobs` and
 `celery -A config beat` separately.
 
@@ -24,9 +24,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from training.reaper import reap
+from annotator import jobs
 
-REAP_EVERY_SECONDS = 15
 STOP_SECONDS = 20
 
 
@@ -83,9 +82,9 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
 
     def _reap(self, stop: threading.Event) -> None:
-        while not stop.wait(REAP_EVERY_SECONDS):
-            for run_id in reap():
-                self.stderr.write(f"Run {run_id} failed: its worker stopped sending heartbeats.")
+        while not stop.wait(jobs.REAP_SECONDS):
+            for kind, job_id in jobs.reap():
+                self.stderr.write(f"{kind.capitalize()} {job_id} failed: its worker stopped sending heartbeats.")
 
 
 def _start(command: list[str]) -> subprocess.Popen:

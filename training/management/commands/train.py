@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import User
+from annotator import jobs
 from annotator.models import Project
-from training import base_runs, reaper, services
+from training import base_runs, services
 from training.api.serializers import ArtifactSerializer
 from training.models import ACTIVE_STATUSES, Run, RunKind, RunStatus
 from training.preflight import default_kind
@@ -75,7 +76,7 @@ class Command(BaseCommand):
     def _follow(self, run: Run) -> Run:
         shown = ""
         while True:
-            reaper.reap(run.project)
+            jobs.reap(kinds=[Run], project_id=run.project_id)
             run.refresh_from_db()
             line = _progress_line(run)
             if line != shown:
@@ -141,7 +142,7 @@ def _summary(run: Run) -> dict:
         "status": run.status,
         "kind": run.kind,
         "error": run.error,
-        "metrics": run.metrics,
+        "metrics": run.shown_metrics,
         "artifacts": [
             {k: a[k] for k in ("name", "size_bytes", "sha256", "verified", "verification_error")} for a in artifacts
         ],
