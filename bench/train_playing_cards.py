@@ -139,7 +139,7 @@ def detector(labels, train, test, args, figures: dict) -> None:
     result = train_detector(data, config, on_progress=progress)
     figures["detector train minutes"] = f"{result.seconds / 60:.1f}"
     report = evaluate_detector(InferenceModule(result).serve, test, labels, args.size)
-    figures["detector mAP@0.5 (test)"] = f"{report.map:.3f}"
+    figures["detector mAP@0.5 (test)"] = f"{report.map50:.3f}"
     figures["detector AP per class"] = ", ".join(f"{k} {v:.2f}" for k, v in report.ap_per_class.items())
     export_and_time(result, test, "detector", figures)
 

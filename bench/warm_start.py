@@ -80,7 +80,7 @@ def run_detector(labels, samples, test, config, name) -> tuple[Row, TrainResult]
     data = TrainingSet("detection", labels, tuple(samples), ())
     started = time.perf_counter()
     result = train_detector(data, no_selection(config), on_progress=progress)
-    score = evaluate_detector(InferenceModule(result).serve, test, labels, config.input_size).map
+    score = evaluate_detector(InferenceModule(result).serve, test, labels, config.input_size).map50
     row = Row(name, len(samples), seen[0], score, (time.perf_counter() - started) / 60)
     print(f"  {row}", flush=True)
     return row, result

@@ -73,11 +73,26 @@ def local_buckets(settings, tmp_path: Path) -> Path:
     return settings.ANNOTATOR_LOCAL_BUCKETS_DIR
 
 
+@pytest.fixture(scope="session")
+def online_keras_host() -> Iterator[str]:
+    """A local server that has every weights file Keras publishes: what pre-flight's download probe
+    asks in tests, so a test without weights sees an online machine without reaching the internet."""
+    from tests.keras_host import KerasHost
+
+    host = KerasHost()
+    yield host.url
+    host.close()
+
+
 @pytest.fixture(autouse=True)
-def backbone_weights(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def backbone_weights(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, online_keras_host: str) -> Path:
     """Pre-flight and workers find the backbone weights in the shared test data, never a developer's
-    Keras cache or the network (training/weights.py)."""
+    Keras cache or the network (training/weights.py): pre-flight's probe of Keras' host goes to a
+    local server (tests/training/test_preflight_weights_probe.py tries offline ones)."""
+    from training import weights as backbone
+
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(backbone, "PROBE_URL", online_keras_host)
     weights = SHARED_DATA / "keras-weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"
     settings.ANNOTATOR_BACKBONE_WEIGHTS = str(weights)
     return weights

@@ -79,24 +79,33 @@ def upload_outcome(
     predictions: list[Path],
     report: str,
     verification: dict[str, dict] | None = None,
+    failures: dict[str, str] | None = None,
 ) -> list[Artifact]:
     """Upload every file of a finished run; returns the Artifact rows to save.
 
     ``exports`` holds the model folders that were built (a format that could not be built is
-    absent); a format whose check failed (``verification[name]["ok"]`` false) is uploaded
-    with ``verified=False`` and the reason, and so is ``models.zip`` when it holds one."""
+    absent, with its reason in ``failures``); a format whose check failed
+    (``verification[name]["ok"]`` false) is uploaded with ``verified=False`` and the reason,
+    and so is ``models.zip`` when it holds one. ``models.zip``'s README lists exactly the
+    folders it holds, marks the unverified ones and names the missing ones with the reason."""
     verification = verification or {}
     artifacts = []
     built = [name for name in MODEL_NAMES if name in exports]
-    unverified = {name: verification[name]["error"] for name in built if not verification.get(name, {}).get("ok", True)}
+    unverified = {
+        name: verification[name]["error"] or "check failed"
+        for name in built
+        if not verification.get(name, {}).get("ok", True)
+    }
     for name in built:
         with _zipped([exports[name]]) as stream:
             artifact = _upload(run, bucket, name, f"{name}.zip", stream, "application/zip")
         if name in unverified:
-            artifact.verified, artifact.verification_error = False, unverified[name] or "check failed"
+            artifact.verified, artifact.verification_error = False, unverified[name]
         artifacts.append(artifact)
     metadata = json.loads((exports[MODEL_NAMES[0]] / "metadata.json").read_text())
-    with _zipped([exports[name] for name in built], all_models_readme(metadata)) as stream:
+    missing = {name: (failures or {}).get(name, "") for name in MODEL_NAMES if name not in exports}
+    readme = all_models_readme(metadata, built, unverified, missing)
+    with _zipped([exports[name] for name in built], readme) as stream:
         bundle = _upload(run, bucket, ALL_MODELS, f"{ALL_MODELS}.zip", stream, "application/zip")
     if unverified:
         bundle.verified = False

@@ -251,11 +251,15 @@ def _check_tiny_boxes(result: Preflight) -> None:
 
 
 def _check_weights(alpha: float, allow_scratch: bool, result: Preflight) -> None:
-    """Local weights pass; otherwise Keras' download (when allowed), training from scratch, or an error."""
+    """Local weights pass; otherwise Keras' download (when allowed and its host answers from here),
+    training from scratch, or an error."""
     if weights.find(alpha) is not None:
         return
     missing = f"The backbone's ImageNet weights for width alpha={alpha} are not on this machine"
-    if settings.ANNOTATOR_BACKBONE_DOWNLOAD:
+    unreachable = weights.download_problem(alpha) if settings.ANNOTATOR_BACKBONE_DOWNLOAD else None
+    if unreachable:
+        missing += f" and Keras' download of them would fail ({unreachable})"
+    if settings.ANNOTATOR_BACKBONE_DOWNLOAD and not unreachable:
         result.warnings.append(
             Problem(
                 "weights_download",

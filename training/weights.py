@@ -7,7 +7,10 @@ A worker looks, in order, at:
    and `manage.py fetchweights` put them;
 3. with `ANNOTATOR_BACKBONE_DOWNLOAD` (default true), Keras' download when the run starts, which
    needs internet on the worker. Air-gapped installs set it to false: then a missing file is a
-   pre-flight error naming the fix instead of a run that fails after it was queued.
+   pre-flight error naming the fix instead of a run that fails after it was queued. Left true on
+   a machine that turns out to be offline, the pre-flight check finds out too: `download_problem`
+   sends one HEAD request to Keras' file (3 s at most, the answer cached for 10 minutes in the
+   Django cache), and a file that cannot be reached is the same error.
 
 Any input size can use any of Keras' files for a width (the backbone has no dense layer), so a
 file for 224-pixel inputs serves a 320-pixel detector. Imports no TensorFlow: the pre-flight
@@ -16,15 +19,27 @@ check runs on the web tier; `is_backbone_file` needs h5py, which only workers in
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 
 IMAGENET = "imagenet"  # the setting's value when no file is configured: Keras' download
 KERAS_ROWS = (224, 192, 160, 128, 96)  # the input sizes Keras publishes weights for, preferred first
 DOWNLOAD_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+# Where pre-flight checks that Keras' download would work: Keras' own folder, which is where a
+# worker's download goes (a mirror given to fetchweights does not change it). Tests point it at
+# localhost, so no test reaches the internet.
+PROBE_URL = DOWNLOAD_URL
+PROBE_TIMEOUT_SECONDS = 3.0
+PROBE_CACHE_SECONDS = 600  # one probe per 10 minutes, not one per form change on the Train page
 # Keras' published file for the default width, as docker/Dockerfile checks it.
 KNOWN_SHA256 = {
     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5": (
@@ -76,6 +91,43 @@ def for_worker(alpha: float) -> str | None:
     if found is not None:
         return str(found)
     return IMAGENET if settings.ANNOTATOR_BACKBONE_DOWNLOAD else None
+
+
+def download_problem(alpha: float) -> str | None:
+    """Why Keras' download of the weights for `alpha` would fail from this machine, or None when
+    its file answers. One HEAD request of at most PROBE_TIMEOUT_SECONDS; the answer, good or bad,
+    is cached for PROBE_CACHE_SECONDS (so a machine that goes online is believed within 10 minutes)."""
+    url = PROBE_URL.rstrip("/") + "/" + file_name(alpha)
+    key = "annotator:weights-probe:" + hashlib.sha256(url.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    problem = _probe(url)
+    cache.set(key, problem or "", PROBE_CACHE_SECONDS)
+    return problem
+
+
+def _probe(url: str) -> str | None:
+    # A thread with a deadline, because urlopen's timeout does not bound the DNS lookup, which on
+    # an offline machine can hang longer than anyone should wait for the Train page.
+    host = urllib.parse.urlsplit(url).netloc
+    answer: list[str | None] = []
+    thread = threading.Thread(target=lambda: answer.append(_head(url, host)), daemon=True)
+    thread.start()
+    thread.join(PROBE_TIMEOUT_SECONDS)
+    return answer[0] if answer else f"{host} did not answer within {PROBE_TIMEOUT_SECONDS:g} s"
+
+
+def _head(url: str, host: str) -> str | None:
+    request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "Annotator pre-flight"})
+    try:
+        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_SECONDS):
+            return None
+    except urllib.error.HTTPError as error:
+        return f"{host} answered {error.code} {error.reason} for {url.rsplit('/', 1)[-1]}"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or error
+        return f"{host} cannot be reached from this machine ({reason})"
 
 
 def how_to_fix(alpha: float) -> str:

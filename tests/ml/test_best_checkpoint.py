@@ -88,8 +88,10 @@ def test_the_exported_model_is_the_best_evaluated_one(request, run_name):
     """The final evaluation of the exported SavedModel's serving function scores what the
     best checkpoint scored during training."""
     run = request.getfixturevalue(run_name)
-    metric = {"detector_run": "map", "classifier_run": "accuracy"}[run_name]
+    metric = {"detector_run": "map50", "classifier_run": "accuracy"}[run_name]
     assert run.best is not None and run.best["value"] == max(value for _, value in run.eval_curve)
+    # One name everywhere: the final evaluation reports its figure under the run's metric name.
+    assert run.metric_name == run.best["metric"] == metric
     assert run.evaluation[metric] == pytest.approx(run.best["value"], abs=1e-3)
     assert run.eval_curve and all(0.0 <= value <= 1.0 for _, value in run.eval_curve)
     assert run.stopped_early is False and run.eval_seconds > 0

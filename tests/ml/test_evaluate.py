@@ -99,15 +99,15 @@ def test_ap_agrees_with_pycocotools(seed):
         assert ours_101.ap_per_class[name] == pytest.approx(coco[name], abs=1e-9)
         assert ours.ap_per_class[name] == pytest.approx(coco[name], abs=0.01)
     coco_map = np.mean([v for v in coco.values() if v is not None])
-    assert ours.map == pytest.approx(coco_map, abs=0.01)
+    assert ours.map50 == pytest.approx(coco_map, abs=0.01)
 
 
 def test_perfect_and_empty_detections():
     ground_truth, _ = _synthetic(3, images=10)
     perfect = [(gt, cls, np.linspace(1, 0.5, len(cls))) for gt, cls in ground_truth]
-    assert detection_report(ground_truth, perfect, LABELS).map == pytest.approx(1.0)
+    assert detection_report(ground_truth, perfect, LABELS).map50 == pytest.approx(1.0)
     nothing = [(np.zeros((0, 4)), np.zeros(0, int), np.zeros(0)) for _ in ground_truth]
-    assert detection_report(ground_truth, nothing, LABELS).map == 0.0
+    assert detection_report(ground_truth, nothing, LABELS).map50 == 0.0
 
 
 def test_a_duplicate_detection_is_a_false_positive():
@@ -115,10 +115,10 @@ def test_a_duplicate_detection_is_a_false_positive():
     # The duplicate outranks the true hit, so precision at full recall is 1/2.
     det = [(np.array([[0.1, 0.1, 0.5, 0.5], [0.1, 0.1, 0.5, 0.5]]), np.array([0, 0]), np.array([0.9, 0.8]))]
     single = [(det[0][0][:1], det[0][1][:1], det[0][2][:1])]
-    assert detection_report(gt, det, ("a",)).map == pytest.approx(1.0)  # first hit comes first
-    assert detection_report(gt, single, ("a",)).map == pytest.approx(1.0)
+    assert detection_report(gt, det, ("a",)).map50 == pytest.approx(1.0)  # first hit comes first
+    assert detection_report(gt, single, ("a",)).map50 == pytest.approx(1.0)
     worse = [(np.array([[0.6, 0.6, 0.9, 0.9], [0.1, 0.1, 0.5, 0.5]]), np.array([0, 0]), np.array([0.9, 0.8]))]
-    assert detection_report(gt, worse, ("a",)).map == pytest.approx(0.5)
+    assert detection_report(gt, worse, ("a",)).map50 == pytest.approx(0.5)
 
 
 def test_iou_matrix():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,23 @@ from annotator.models import Image, Project
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from annotator.services.images import add_images
 from annotator.services.projects import create_label
+from tests.keras_host import KerasHost
 
 COLOURS = {"red": (200, 40, 40), "blue": (40, 40, 200), "green": (40, 180, 40)}
 WEIGHTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "keras-weights"
 WEIGHTS_FILE = WEIGHTS / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"
+
+
+@pytest.fixture
+def keras_host(monkeypatch) -> Iterator[KerasHost]:
+    """Pre-flight's probe answered by a local server that has Keras' file of every width."""
+    from training import weights
+    from training.hyperparameters import ALPHAS
+
+    host = KerasHost({weights.file_name(alpha) for alpha in ALPHAS})
+    monkeypatch.setattr(weights, "PROBE_URL", host.url)
+    yield host
+    host.close()
 
 
 def image_bytes(colour: tuple[int, int, int], seed: int, size: tuple[int, int] = (64, 48)) -> bytes:

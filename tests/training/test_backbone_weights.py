@@ -61,7 +61,9 @@ def codes_of(problems: list[dict]) -> list[str]:
     return [p["code"] for p in problems]
 
 
-def test_scratch_or_download_let_the_run_go_with_a_warning(classification_project, personas, no_weights, settings):
+def test_scratch_or_download_let_the_run_go_with_a_warning(
+    classification_project, personas, no_weights, settings, keras_host
+):
     classification_data(classification_project, personas.owner)
     scratch = run_preflight(classification_project, "classification", alpha=0.5, allow_scratch=True)
     assert scratch.ok and "weights_scratch" in codes(scratch.warnings)

@@ -140,3 +140,57 @@ def test_downloadmodel_says_what_is_missing(personas, tmp_path):
     Artifact.objects.filter(run=run, name="model_web").update(sha256="0" * 64)
     with pytest.raises(CommandError, match="does not match its recorded checksum"):
         call_command("downloadmodel", str(run.pk), "--format", "model_web", "--out", str(tmp_path))
+
+
+def test_apps_revalidate_the_latest_model_with_its_etag(personas):
+    """200 with a strong ETag (the zip's sha256) and `no-cache`; the same ETag back is a 304 without a
+    body; a new run's zip has a new ETag, so the old one gets the new zip."""
+    project = personas.project
+    first = finished_run(project, personas.owner)
+    client = client_for(personas.viewer)
+    url = latest_url(project, "model_android")
+    fetched = client.get(url)
+    etag = f'"{first.artifacts.get(name="model_android").sha256}"'
+    assert fetched.status_code == 200 and fetched["ETag"] == etag
+    assert fetched["Cache-Control"] == "private, no-cache"
+    body(fetched)
+
+    again = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == etag and again["Cache-Control"] == "private, no-cache"
+    assert again["X-Annotator-Run"] == str(first.pk)
+    assert client.get(url, HTTP_IF_NONE_MATCH=f'"other", W/{etag}').status_code == 304  # weak comparison, a list
+    assert client.get(url, HTTP_IF_NONE_MATCH="*").status_code == 304
+
+    second = finished_run(project, personas.owner)
+    newer = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert newer.status_code == 200 and newer["X-Annotator-Run"] == str(second.pk)
+    assert newer["ETag"] == f'"{second.artifacts.get(name="model_android").sha256}"' != etag
+    assert zipfile.ZipFile(io.BytesIO(body(newer))).read("model_android/README.md") == (
+        f"model_android of run {second.pk}".encode()
+    )
+    assert client.get(url, HTTP_IF_NONE_MATCH=newer["ETag"]).status_code == 304
+
+
+def test_a_run_by_id_and_outsiders_with_an_etag(personas):
+    project = personas.project
+    run = finished_run(project, personas.owner)
+    etag = f'"{run.artifacts.get(name="models").sha256}"'
+    by_run = reverse("api:model-by-run", args=[project.pk, run.pk, "models"])
+    assert client_for(personas.viewer).get(by_run, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    # Knowing the sha256 is no way in: permissions come first.
+    assert client_for(personas.outsider).get(by_run, HTTP_IF_NONE_MATCH=etag).status_code == 404
+    assert client_for(personas.outsider).get(latest_url(project, "models"), HTTP_IF_NONE_MATCH=etag).status_code == 404
+
+
+@pytest.mark.integration
+def test_on_s3_the_redirect_carries_the_etag_and_a_match_is_a_304_without_one(s3_storage, personas):
+    run = finished_run(personas.project, personas.owner)
+    etag = f'"{run.artifacts.get(name="model_web").sha256}"'
+    client = client_for(personas.viewer)
+    url = latest_url(personas.project, "model_web")
+    redirect = client.get(url)
+    assert redirect.status_code == 302 and "X-Amz-Signature" in redirect["Location"]
+    assert redirect["ETag"] == etag and redirect["Cache-Control"] == "private, no-cache"
+    current = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert current.status_code == 304 and "Location" not in current and current.content == b""

@@ -55,3 +55,20 @@ def test_the_run_page_has_the_figures_behind_its_charts(personas):
     assert 'id="pr-chart" role="img" aria-label="Precision-recall curves of 1 classes' in html
     assert "Best mAP@0.5 0.500 at step 20 (epoch 2); stopped early" in html
     assert 'table class="matrix' not in html  # detectors have no confusion matrix
+
+
+@pytest.mark.parametrize("key", ["map50", "map"])  # "map": what detector runs stored before the key was unified
+def test_a_detectors_map_is_shown_under_one_name_old_runs_included(personas, key):
+    run = Run.objects.create(project=personas.project, kind="detection", status=RunStatus.SUCCEEDED,
+                             metrics={"labels": ["ace"], key: 0.625, "ap_per_class": {"ace": 0.625}})  # fmt: skip
+    assert (run.metric_name, run.score) == ("map50", 0.625)
+    project = personas.project.pk
+    detail = page(personas.viewer, reverse("training:run-detail", args=[project, run.pk]))
+    assert '<p class="figure">mAP@0.5 <strong>0.625</strong></p>' in detail
+    assert "mAP@0.5 0.625" in page(personas.viewer, reverse("training:run-list", args=[project]))
+    compare = page(personas.viewer, reverse("training:run-compare", args=[project]) + f"?run={run.pk}")
+    assert "<strong>0.625</strong>" in compare
+    client = Client()
+    client.force_login(personas.viewer)
+    body = client.get(reverse("api:run-detail", args=[project, run.pk])).json()
+    assert body["metrics"]["map50"] == 0.625

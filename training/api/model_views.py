@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -28,7 +29,6 @@ from annotator.api.views import ProjectScopedMixin
 from annotator.ids import MAX_ID
 from annotator.permissions import Action
 from annotator.storage import project_bucket
-from annotator.uploads import UploadRejected
 from training import serving
 from training.api.views import _RunView
 from training.artifacts import DOWNLOADABLE_MODELS, latest_model
@@ -40,8 +40,11 @@ MODEL_NAME = OpenApiParameter(
     description="model (SavedModel), model_web (TF.js), model_android (TFLite), model_ios (Core ML), models (all)",
 )  # fmt: skip
 MODEL_ZIP: dict[Any, OpenApiResponse] = {
-    (200, "application/zip"): OpenApiResponse(bytes, description="The zip; `X-Annotator-Run` names the run."),
+    (200, "application/zip"): OpenApiResponse(
+        bytes, description="The zip; `X-Annotator-Run` names the run, `ETag` is its sha256."
+    ),
     302: OpenApiResponse(description="On S3: a presigned link to the zip."),
+    304: OpenApiResponse(description="`If-None-Match` named this zip's ETag: what you hold is current."),
     **errors(502),
 }
 
@@ -84,10 +87,7 @@ class WebModelFileView(_RunView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes, **errors(502)})
     def get(self, request: Request, project_id: int, run_id: int, filename: str) -> HttpResponse:
         run = self.get_run(run_id)
-        try:
-            found = serving.web_model_file(run, project_bucket(self.project), filename)
-        except serving.ModelUnavailable as exc:
-            raise ApiError(exc.code, str(exc), exc.status) from None
+        found = serving.web_model_file(run, project_bucket(self.project), filename)
         response = HttpResponse(found.data, content_type=found.content_type)
         # A finished run's files never change.
         response["Cache-Control"] = "private, max-age=86400, immutable"
@@ -115,13 +115,7 @@ class PredictView(_RunView):
             pixels = bucket.read(get_object_or_404(self.project.images, pk=data["image_id"]).key)
         else:
             pixels = data["image"].read()
-        try:
-            answer = serving.predict(run, bucket, pixels, data["min_score"])
-        except serving.ModelUnavailable as exc:
-            raise ApiError(exc.code, str(exc), exc.status) from None
-        except UploadRejected as exc:
-            raise ApiError(exc.code, str(exc)) from None
-        return Response(answer)
+        return Response(serving.predict(run, bucket, pixels, data["min_score"]))
 
 
 def _model_name(name: str) -> str:
@@ -130,24 +124,41 @@ def _model_name(name: str) -> str:
     return name
 
 
-def model_zip_response(artifact: Artifact) -> HttpResponseBase:
-    """The zip itself (local storage) or a presigned link (S3), saying which run it came from."""
+def model_zip_response(request: Request, artifact: Artifact) -> HttpResponseBase:
+    """The zip itself (local storage) or a presigned link (S3), saying which run it came from;
+    `304 Not Modified`, without touching the bucket, when the client already holds these bytes.
+
+    The ETag is strong and is the zip's sha256, on the redirect too: an app that sends it back in
+    `If-None-Match` learns "unchanged" from this URL whatever the storage, and a new run (new
+    bytes) answers 200 with a new ETag."""
     run = artifact.run
-    bucket = project_bucket(run.project)
-    url = bucket.presigned_url(artifact.key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)
-    if url:
-        response: HttpResponseBase = HttpResponseRedirect(url)
+    etag = f'"{artifact.sha256}"'
+    response: HttpResponseBase
+    if _holds(request.headers.get("If-None-Match", ""), etag):
+        response = HttpResponseNotModified()
     else:
-        filename = f"run-{run.pk}-{artifact.filename}"
-        response = FileResponse(bucket.open(artifact.key), content_type=artifact.content_type, as_attachment=True,
-                                filename=filename)  # fmt: skip
-        response["ETag"] = f'"{artifact.sha256}"'
-    # "latest" moves on with every run: caches must ask again; the run header says what this was.
+        bucket = project_bucket(run.project)
+        url = bucket.presigned_url(artifact.key, settings.ANNOTATOR_PRESIGNED_URL_SECONDS)
+        if url:
+            response = HttpResponseRedirect(url)
+        else:
+            filename = f"run-{run.pk}-{artifact.filename}"
+            response = FileResponse(bucket.open(artifact.key), content_type=artifact.content_type,
+                                    as_attachment=True, filename=filename)  # fmt: skip
+    response["ETag"] = etag
+    # "latest" moves on with every run: caches may keep the zip but must ask again before using it.
     response["Cache-Control"] = "private, no-cache"
     response["X-Annotator-Run"] = str(run.pk)
     response["X-Annotator-Verified"] = "true" if artifact.verified else "false"
     response["X-Annotator-SHA256"] = artifact.sha256
     return response
+
+
+def _holds(if_none_match: str, etag: str) -> bool:
+    """Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header)."""
+    if if_none_match.strip() == "*":
+        return True
+    return etag in {tag.removeprefix("W/") for tag in parse_etags(if_none_match)}
 
 
 class LatestModelView(ProjectScopedMixin, APIView):
@@ -165,7 +176,7 @@ class LatestModelView(ProjectScopedMixin, APIView):
                 "running one) and ask again.",
                 404,
             )
-        return model_zip_response(artifact)
+        return model_zip_response(request, artifact)
 
 
 class RunModelView(_RunView):
@@ -179,4 +190,4 @@ class RunModelView(_RunView):
         artifact = run.artifacts.select_related("run").filter(name=_model_name(name)).first()
         if run.status != RunStatus.SUCCEEDED or artifact is None:
             raise ApiError("no_model", f"Run {run.pk} has no {name}.zip (it is {run.status}).", 404)
-        return model_zip_response(artifact)
+        return model_zip_response(request, artifact)

@@ -40,7 +40,8 @@ class ClassificationReport:
 
 @dataclass(frozen=True)
 class DetectionReport:
-    map: float
+    # mAP at IoU 0.5, under the name the loop, the run's metrics and every page use (validation.MAP50).
+    map50: float
     ap_per_class: dict[str, float | None]  # None: the class has no ground truth here
     iou_threshold: float
     images: int

@@ -6,6 +6,8 @@ model does not have. The long form, with snippets per platform, is docs/models.m
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 FORMATS = {
     "model": ("TensorFlow SavedModel", "Python / TensorFlow Serving: signature `serving_default`."),
     "model_web": (
@@ -59,19 +61,50 @@ def web_snippet(kind: str) -> list[str]:
     ]
 
 
-def all_models_readme(meta: dict) -> str:
-    """The top-level README.md of the zip holding all four folders."""
+def all_models_readme(
+    meta: dict,
+    included: Collection[str],
+    unverified: Mapping[str, str] | None = None,
+    missing: Mapping[str, str] | None = None,
+) -> str:
+    """The top-level README.md of the zip holding every model folder that was built.
+
+    It lists exactly the folders in ``included`` (a format that could not be built is not in
+    the zip, so the README must not promise it), marks those whose check failed
+    (``unverified``: folder -> why), and names each format left out with the reason
+    (``missing``: folder -> why; a format absent from both is named as not built)."""
+    unverified, missing = unverified or {}, missing or {}
     size = meta["input"]["shape"][1]
     lines = [
-        f"# Annotator {meta['kind']} model — every format",
+        f"# Annotator {meta['kind']} model — {'every format' if len(included) == len(FORMATS) else 'its formats'}",
         "",
         f"- **Labels**: {', '.join(f'`{label}`' for label in meta['labels'])} (`labels.json` in each folder)",
         f"- **Input**: {size}x{size} RGB, pixel values 0-255; stretch the whole image to that size.",
         "",
-        "| folder | format | for |",
-        "|---|---|---|",
+        "| folder | format | for | check |",
+        "|---|---|---|---|",
     ]
     for folder, (title, usage) in FORMATS.items():
-        lines.append(f"| `{folder}/` | {title} | {usage.split(':')[0]} |")
+        if folder in included:
+            check = f"**unverified**: {_one_line(unverified[folder])}" if folder in unverified else "verified"
+            lines.append(f"| `{folder}/` | {title} | {usage.split(':')[0]} | {check} |")
+    if unverified:
+        lines += [
+            "",
+            "An **unverified** folder did not answer like the SavedModel when loaded back in its own runtime; "
+            "it is included so you can decide, but check its answers before you ship it.",
+        ]
+    left_out = [folder for folder in FORMATS if folder not in included]
+    if left_out:
+        lines += ["", "**Not in this zip** (the export could not be built; the rest of the run is unaffected):", ""]
+        for folder in left_out:
+            why = _one_line(missing.get(folder) or "this run did not build it")
+            lines.append(f"- `{folder}/` ({FORMATS[folder][0]}): {why}")
     lines += ["", f"Each folder has its own README.md and metadata.json (exact tensor names). More: {DOCS}.", ""]
     return "\n".join(lines)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """A reason fit for a table cell or a list item: one line, no pipes, not a whole traceback."""
+    line = " ".join(text.split()).replace("|", "/")
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -83,6 +83,6 @@ def detector_scorer(
             outputs = forward(batch)
             for i in range(int(batch.shape[0])):
                 found.append(detections(post(outputs["heatmap"][i : i + 1], outputs["box"][i : i + 1])))
-        return detection_report(truth, found, labels).map, 0.0
+        return detection_report(truth, found, labels).map50, 0.0
 
     return score
