@@ -9,13 +9,16 @@ machine. It changes only what cannot be the same outside the containers, and not
 
 - host names of compose services in URLs (postgres, redis, minio) become the local servers'
   address, with their credentials and database (the URL's path);
-- container paths (/data, /app, /opt/weights, /opt/venv) become local paths, in environment
-  values and command arguments alike;
+- container paths (/data, /app, /opt/weights, /opt/venv, and /secrets, the volume the one-shot
+  `secrets` service writes and the others read) become local paths, in environment values and
+  command arguments alike; the `secrets` service itself runs natively into that local folder;
 - the published port (0.0.0.0:8000, 127.0.0.1:8000 in the health check) becomes a free one, and
   a URL browsers would use for a published port (MinIO's, at the public host) the stand-in's.
 
 The image's own environment (the Dockerfile's ENV lines of the service's build target) comes
-first, the service's `environment` over it, exactly as in a container.
+first, the service's `environment` over it, exactly as in a container. The stand-ins take the
+generated passwords as they are: the local PostgreSQL trusts local connections (.ci/run), moto's
+S3 server accepts any key.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def interpolate(text: str, env: dict[str, str]) -> str:
         value = env.get(name)
         unset = value is None or (operator is not None and operator.startswith(":") and value == "")
         if operator in (":-", "-"):
-            return interpolate(argument, env) if unset else value
+            return interpolate(argument, env) if unset else value or ""
         if operator in (":?", "?") and unset:
             raise MissingVariable(f"{name}: {interpolate(argument, env)}")
         return value or ""
@@ -131,6 +134,7 @@ class Native:
     s3: str  # moto's server, standing in for MinIO
     var_dir: Path
     weights: Path
+    secrets_dir: Path  # the volume `secrets`, shared by every service that mounts it
     ports: dict[int, int] = field(default_factory=dict)  # container port -> local port
     # Published "host:port" (what browsers use) -> the local stand-in's URL, e.g. MinIO's port 9000.
     published: dict[str, str] = field(default_factory=dict)
@@ -141,6 +145,7 @@ class Native:
             ("/app/collected-static", str(self.var_dir / "collected-static")),
             ("/opt/weights/", str(self.weights.parent) + "/"),
             ("/opt/venv/bin", str(Path(sys.executable).parent)),
+            ("/secrets", str(self.secrets_dir)),
             ("/data", str(self.var_dir)),
             ("/app", str(REPO_ROOT)),
         ]
