@@ -1,6 +1,6 @@
 """Pages for bringing your own bucket: create a project from one, and a project's storage settings.
 
-Both pages are forms over the storage API (frontend/src/storage.ts); the views only
+Both pages are forms over the storage API (frontend/src/bucket.ts); the views only
 authorise and hand the template what the form starts with.
 """
 
@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from annotator.access import project_page
-from annotator.api.storage_serializers import CREDENTIAL_MAX_LENGTH, StorageConnectionSerializer
+from annotator.api.bucket_serializers import CREDENTIAL_MAX_LENGTH, BucketConnectionSerializer
 from annotator.models import AddressingStyle, Project, ProjectType, Role
 from annotator.permissions import Action
 
@@ -34,10 +34,10 @@ def project_from_bucket(request: HttpRequest) -> HttpResponse:
 
 
 @project_page({"GET": Action.MANAGE_PROJECT})
-def project_storage(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
-    connection = getattr(project, "storage", None)
+def project_bucket(request: HttpRequest, project: Project, role: Role) -> HttpResponse:
+    connection = getattr(project, "bucket_connection", None)
     context = {
         "project": project,
-        "connection": StorageConnectionSerializer(connection).data if connection else None,
+        "connection": BucketConnectionSerializer(connection).data if connection else None,
     }
-    return render(request, "annotator/project_storage.html", _form_context() | context)
+    return render(request, "annotator/project_bucket.html", _form_context() | context)

@@ -10,5 +10,5 @@ urlpatterns = [
     path("projects/new/bucket/", bucket_views.project_from_bucket, name="project-from-bucket"),
     path("projects/<id:project_id>/", views.project_detail, name="project-detail"),
     path("projects/<id:project_id>/label/", editor_views.editor, name="editor"),
-    path("projects/<id:project_id>/storage/", bucket_views.project_storage, name="project-storage"),
+    path("projects/<id:project_id>/storage/", bucket_views.project_bucket, name="project-bucket"),
 ]

@@ -25,7 +25,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
     response.img_origins = [  # type: ignore[attr-defined]
         origin
         for card in cards
-        if (storage := getattr(card.project, "storage", None)) is not None
+        if (storage := getattr(card.project, "bucket_connection", None)) is not None
         for origin in bucket_origins(storage.endpoint_url, storage.addressing_style)
     ]
     return response

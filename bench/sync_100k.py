@@ -92,7 +92,7 @@ def fill(endpoint: str, bucket: str) -> float:
 def timed_sync(project: Project, gets: list[str]) -> tuple[SyncJob, float, int]:
     before = len(gets)
     started = time.perf_counter()
-    job = start_sync(project)  # runs in a background thread, as in the web app (ANNOTATOR_STORAGE_JOBS=thread)
+    job = start_sync(project)  # runs in a background thread, as in the web app (ANNOTATOR_BUCKET_JOBS=thread)
     while job.status not in ("succeeded", "failed"):
         time.sleep(0.2)
         job.refresh_from_db()

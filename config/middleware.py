@@ -63,10 +63,10 @@ def _project_storage_origin(request: HttpRequest, response: HttpResponse) -> str
         return None
     if not response.get("Content-Type", "").startswith("text/html"):
         return None
-    from annotator.models import StorageConnection
+    from annotator.models import BucketConnection
 
     found = (
-        StorageConnection.objects.filter(project_id=match.kwargs["project_id"])
+        BucketConnection.objects.filter(project_id=match.kwargs["project_id"])
         .values_list("endpoint_url", "addressing_style")
         .first()
     )

@@ -219,7 +219,10 @@ ANNOTATOR_ENCRYPTION_KEY = env_str("ANNOTATOR_ENCRYPTION_KEY", "")
 # cloud metadata addresses are refused whatever this says.
 ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS = env_bool("ANNOTATOR_ALLOW_PRIVATE_ENDPOINTS", False)
 # "thread": sync jobs run in a thread of the web process; "celery": on workers consuming "storage".
-ANNOTATOR_STORAGE_JOBS = env_choice("ANNOTATOR_STORAGE_JOBS", "thread", {"thread", "celery"})
+# ANNOTATOR_STORAGE_JOBS is the deprecated name of the same switch, read when the new one is unset.
+ANNOTATOR_BUCKET_JOBS = env_choice(
+    "ANNOTATOR_BUCKET_JOBS", env_choice("ANNOTATOR_STORAGE_JOBS", "thread", {"thread", "celery"}), {"thread", "celery"}
+)
 ANNOTATOR_SYNC_READ_THREADS = env_int("ANNOTATOR_SYNC_READ_THREADS", 16)
 ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT = env_int("ANNOTATOR_SYNC_HEARTBEAT_TIMEOUT", 120)
 # _annotations.json is written back once annotations have been quiet for this many seconds.
@@ -272,7 +275,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One reaper for every kind of job (annotator.jobs.REAP_SECONDS).
 CELERY_BEAT_SCHEDULE = {"reap-jobs": {"task": "annotator.tasks.reap_jobs", "schedule": 15.0}}
-if ANNOTATOR_STORAGE_JOBS == "celery":
+if ANNOTATOR_BUCKET_JOBS == "celery":
     # Bucket housekeeping (docs/buckets.md): reaper, debounced _annotations.json, periodic syncs.
     CELERY_BEAT_SCHEDULE["storage-tick"] = {"task": "annotator.tasks.storage_tick", "schedule": 10.0}
 

@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from annotator.api import dataset_views, manage_views, navigation, review, storage_views, views
+from annotator.api import bucket_views, dataset_views, manage_views, navigation, review, views
 from annotator.api.parsers import JSONParser
 
 app_name = "api"
@@ -40,12 +40,12 @@ urlpatterns = [
     path(P + "review/queue/", review.ReviewQueueView.as_view(), name="review-queue"),
     path(P + "review/queue/summary/", review.ReviewQueueSummaryView.as_view(), name="review-queue-summary"),
     path(P + "review/bulk/", review.BulkReviewView.as_view(), name="review-bulk"),
-    path("storage/test/", storage_views.ConnectionTestView.as_view(), name="storage-test"),
-    path(P + "storage/", storage_views.ProjectStorageView.as_view(), name="project-storage"),
-    path(P + "storage/test/", storage_views.ProjectStorageTestView.as_view(), name="project-storage-test"),
-    path(P + "sync/", storage_views.SyncListView.as_view(), name="sync-list"),
-    path(P + "sync/<id:job_id>/", storage_views.SyncDetailView.as_view(), name="sync-detail"),
-    path(P + "annotations-file/", storage_views.AnnotationsFileView.as_view(), name="annotations-file"),
+    path("storage/test/", bucket_views.ConnectionTestView.as_view(), name="storage-test"),
+    path(P + "storage/", bucket_views.ProjectStorageView.as_view(), name="project-storage"),
+    path(P + "storage/test/", bucket_views.ProjectStorageTestView.as_view(), name="project-storage-test"),
+    path(P + "sync/", bucket_views.SyncListView.as_view(), name="sync-list"),
+    path(P + "sync/<id:job_id>/", bucket_views.SyncDetailView.as_view(), name="sync-detail"),
+    path(P + "annotations-file/", bucket_views.AnnotationsFileView.as_view(), name="annotations-file"),
     path(P + "imports/", dataset_views.ImportListView.as_view(), name="import-list"),
     path(P + "imports/<id:import_id>/", dataset_views.ImportDetailView.as_view(), name="import-detail"),
     path(P + "exports/", dataset_views.ExportListView.as_view(), name="export-list"),

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.current import current_user
+from annotator.api.bucket_serializers import ProjectCreateWithStorageSerializer, create_project_from_storage_block
 from annotator.api.errors import ApiError, error_response
 from annotator.api.params import int_param
 from annotator.api.schema import errors
@@ -30,7 +31,6 @@ from annotator.api.serializers import (
     ProjectSerializer,
     UploadResultSerializer,
 )
-from annotator.api.storage_serializers import ProjectCreateWithStorageSerializer, create_project_from_storage_block
 from annotator.buckets.thumbnails import ensure_thumbnail
 from annotator.ids import MAX_VERSION, parse_count
 from annotator.models import Box, Image, ImageStatus, Membership, Project, ProjectType

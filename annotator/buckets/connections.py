@@ -11,7 +11,7 @@ from accounts.models import User
 from annotator.buckets.checks import test_connection
 from annotator.buckets.sync import start_sync
 from annotator.errors import CodedError
-from annotator.models import Project, ProjectType, StorageConnection, SyncJob
+from annotator.models import BucketConnection, Project, ProjectType, SyncJob
 from annotator.services.projects import create_project
 from annotator.storage import BucketError, S3Settings
 from annotator.storage.endpoints import check_endpoint_url
@@ -86,7 +86,7 @@ def settings_for(data: ConnectionInput) -> tuple[S3Settings, str, str]:
 def _with_stored_credentials(project: Project, data: ConnectionInput) -> ConnectionInput:
     """Keep the stored credentials when none are sent, but only for the same endpoint:
     pointing a connection elsewhere must not hand the old keys to a new host."""
-    current = getattr(project, "storage", None)
+    current = getattr(project, "bucket_connection", None)
     if data.access_key_id or data.secret_access_key or current is None:
         return data
     if endpoint_for(data) != current.endpoint_url:
@@ -96,10 +96,10 @@ def _with_stored_credentials(project: Project, data: ConnectionInput) -> Connect
 
 
 @transaction.atomic
-def save_connection(project: Project, data: ConnectionInput) -> StorageConnection:
+def save_connection(project: Project, data: ConnectionInput) -> BucketConnection:
     """Bind the project to the bucket (creating or replacing its connection)."""
     s3, bucket, prefix = settings_for(_with_stored_credentials(project, data))
-    connection = getattr(project, "storage", None) or StorageConnection(project=project)
+    connection = getattr(project, "bucket_connection", None) or BucketConnection(project=project)
     connection.endpoint_url = s3.endpoint_url
     connection.region = s3.region
     connection.addressing_style = s3.addressing_style
@@ -112,7 +112,7 @@ def save_connection(project: Project, data: ConnectionInput) -> StorageConnectio
     connection.save()
     project.bucket, project.prefix = bucket, prefix
     project.save(update_fields=["bucket", "prefix", "updated_at"])
-    project.storage = connection
+    project.bucket_connection = connection
     return connection
 
 

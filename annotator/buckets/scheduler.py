@@ -2,7 +2,7 @@
 
 `housekeeping` is registered with the kernel's in-process ticker (annotator/apps.py), which
 reaps jobs itself; `tick` adds the reap for Celery beat's storage_tick and the
-`storage_scheduler` command (beat's `reap_jobs` reaps too; reaping twice is harmless).
+`bucket_scheduler` command (beat's `reap_jobs` reaps too; reaping twice is harmless).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from django.utils import timezone
 from annotator import jobs
 from annotator.buckets.sync import SyncAlreadyRunning, start_sync
 from annotator.buckets.writeback import write_quiet_files
-from annotator.models import StorageConnection
+from annotator.models import BucketConnection
 
 
 def start_due_syncs() -> list[int]:
     """Queue a sync for every project whose periodic interval has passed since its last one."""
     started = []
-    connections = StorageConnection.objects.filter(sync_interval_minutes__gt=0).select_related("project")
+    connections = BucketConnection.objects.filter(sync_interval_minutes__gt=0).select_related("project")
     for connection in connections.annotate(last_sync=Max("project__sync_jobs__created_at")):
         due_at = (connection.last_sync or connection.created_at) + timedelta(minutes=connection.sync_interval_minutes)
         if due_at > timezone.now():

@@ -56,11 +56,11 @@ def start_sync(project: Project, user: User | None = None) -> SyncJob:
     """Queue a sync of the project's bucket; SyncAlreadyRunning when one is queued or running.
 
     A sync whose worker went silent is reaped first, so it cannot block the next one. The job
-    runs in a thread of this process or on Celery's "storage" queue (ANNOTATOR_STORAGE_JOBS),
+    runs in a thread of this process or on Celery's "storage" queue (ANNOTATOR_BUCKET_JOBS),
     once the caller's transaction commits; `run` below does its work.
     """
     jobs.reap(kinds=[SyncJob], project_id=project.pk)
-    mode: jobs.DispatchMode = "celery" if settings.ANNOTATOR_STORAGE_JOBS == "celery" else "thread"
+    mode: jobs.DispatchMode = "celery" if settings.ANNOTATOR_BUCKET_JOBS == "celery" else "thread"
     try:
         with transaction.atomic():
             job = SyncJob.objects.create(project=project, requested_by=user)
@@ -120,7 +120,7 @@ def _sync(job: SyncJob) -> None:
             _sync_page(job, bucket, pool, [info for info in page if _usable(job, info)])
             jobs.progress(job, *SyncJob.result_fields)
     _mark_missing(job)
-    connection = job.project.storage
+    connection = job.project.bucket_connection
     if annotations_etag and annotations_etag != connection.annotations_file_etag:
         _import_annotations(job, bucket, annotations_etag)
     # Pages counted their new images as they came; missing, restored and imported ones move
@@ -244,5 +244,5 @@ def _import_annotations(job: SyncJob, bucket: Bucket, etag: str) -> None:
     if report.unknown_keys:
         unknown = f"{report.unknown_keys} records name images that are not in the bucket"
         _problem(job, cloud_annotations.FILENAME, unknown)
-    job.project.storage.annotations_file_etag = etag
-    job.project.storage.save(update_fields=["annotations_file_etag", "updated_at"])
+    job.project.bucket_connection.annotations_file_etag = etag
+    job.project.bucket_connection.save(update_fields=["annotations_file_etag", "updated_at"])

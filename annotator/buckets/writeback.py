@@ -27,7 +27,7 @@ from django.utils import timezone
 from annotator import jobs
 from annotator.errors import CodedError
 from annotator.formats.cloud_annotations import FILENAME, render
-from annotator.models import Box, Image, ImageStatus, Project, ProjectType, StorageConnection
+from annotator.models import Box, BucketConnection, Image, ImageStatus, Project, ProjectType
 from annotator.storage import Bucket, BucketError, project_bucket
 
 # A writer silent for this long is presumed dead and its claim is taken over.
@@ -46,10 +46,10 @@ class WriteBusy(CodedError):
 
 def mark_annotations_changed(project_id: int) -> None:
     """Note that the project's annotations or labels changed (a no-op without a connection)."""
-    changed = StorageConnection.objects.filter(project_id=project_id).update(
+    changed = BucketConnection.objects.filter(project_id=project_id).update(
         annotations_revision=F("annotations_revision") + 1, annotations_changed_at=timezone.now()
     )
-    if changed and settings.ANNOTATOR_STORAGE_JOBS == "thread":  # no beat: this process writes it back
+    if changed and settings.ANNOTATOR_BUCKET_JOBS == "thread":  # no beat: this process writes it back
         transaction.on_commit(jobs.ensure_ticker)
 
 
@@ -90,18 +90,18 @@ def file_etag(bucket: Bucket) -> str:
     return next((info.etag for info in bucket.list(FILENAME) if info.key == FILENAME), "")
 
 
-def _claim(connection: StorageConnection) -> bool:
+def _claim(connection: BucketConnection) -> bool:
     now = timezone.now()
     free = Q(annotations_writing_since__isnull=True) | Q(annotations_writing_since__lt=now - _CLAIM_TIMEOUT)
-    return bool(StorageConnection.objects.filter(free, pk=connection.pk).update(annotations_writing_since=now))
+    return bool(BucketConnection.objects.filter(free, pk=connection.pk).update(annotations_writing_since=now))
 
 
-def write_annotations_file(project: Project) -> StorageConnection:
+def write_annotations_file(project: Project) -> BucketConnection:
     """Write the file now, again while edits arrive during the write; WriteBusy if another writer runs."""
-    connection = project.storage
+    connection = project.bucket_connection
     if not _claim(connection):
         raise WriteBusy("_annotations.json is being written right now; try again in a moment.")
-    rows = StorageConnection.objects.filter(pk=connection.pk)
+    rows = BucketConnection.objects.filter(pk=connection.pk)
     try:
         bucket = project_bucket(project)
         for _ in range(_MAX_ROUNDS):
@@ -129,7 +129,7 @@ def write_quiet_files() -> list[int]:
     """Write every dirty file whose annotations have been quiet for the configured delay."""
     now = timezone.now()
     quiet_since = now - timedelta(seconds=settings.ANNOTATOR_ANNOTATIONS_WRITE_DELAY)
-    due = StorageConnection.objects.filter(
+    due = BucketConnection.objects.filter(
         Q(annotations_retry_after__isnull=True) | Q(annotations_retry_after__lte=now),
         annotations_revision__gt=F("annotations_written_revision"),
         annotations_changed_at__lte=quiet_since,

@@ -1,15 +1,16 @@
 from annotator.models.activity import AnnotationEvent, ReviewDecision, ReviewEvent
+from annotator.models.bucket import AddressingStyle, BucketConnection, SyncJob, UnreadableObject
 from annotator.models.datasets import ExportJob, ImportJob
 from annotator.models.image import Box, Image, ImageStatus
 from annotator.models.jobs import Job, JobStatus
 from annotator.models.project import Label, Membership, Project, ProjectType, Role
-from annotator.models.storage import AddressingStyle, StorageConnection, SyncJob, UnreadableObject
 from annotator.models.tally import ImageTally
 
 __all__ = [
     "AddressingStyle",
     "AnnotationEvent",
     "Box",
+    "BucketConnection",
     "ExportJob",
     "Image",
     "ImageStatus",
@@ -24,7 +25,6 @@ __all__ = [
     "ReviewDecision",
     "ReviewEvent",
     "Role",
-    "StorageConnection",
     "SyncJob",
     "UnreadableObject",
 ]

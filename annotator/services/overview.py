@@ -56,7 +56,7 @@ def project_cards(user) -> list[ProjectCard]:
     thumbs = {f"thumb_{n}": _nth_image(n) for n in range(THUMBNAILS)}
     memberships = list(
         Membership.objects.filter(user=user)
-        .select_related("project", "project__storage")
+        .select_related("project", "project__bucket_connection")
         .annotate(last_annotation=_latest(AnnotationEvent), last_review=_latest(ReviewEvent), **thumbs)
         .order_by("-project__created_at", "-project_id")
     )

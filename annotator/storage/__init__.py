@@ -1,6 +1,12 @@
 """Bucket storage: where a project's bytes live.
 
-This package sits below the models: annotator.models.storage builds its S3Settings from here,
+This is the storage layer every feature uses (images, thumbnails, datasets, training
+artifacts): Bucket objects over a local folder or S3, `project_bucket`, `layout`. It is not the
+"bucket" feature — a project's own S3-compatible bucket, its connection, syncs and
+`_annotations.json` write-back — which lives in annotator/buckets/, annotator/models/bucket.py,
+annotator/api/bucket_views.py and annotator/bucket_views.py, and uses this layer like any other.
+
+This package sits below the models: annotator.models.bucket builds its S3Settings from here,
 so nothing here imports a model. `project_bucket` asks only for what it reads (BucketOwner).
 """
 
@@ -54,7 +60,7 @@ class BucketOwner(Protocol):
 def project_bucket(project: BucketOwner) -> Bucket:
     """The bucket holding this project's images, scoped to its prefix: the project's own
     connection (docs/buckets.md) when it has one, else the instance's storage."""
-    connection = getattr(project, "storage", None)
+    connection = getattr(project, "bucket_connection", None)
     if connection is not None:
         return S3Bucket(connection.s3_settings(), project.bucket, project.prefix)
     return default_bucket(project.bucket or None, project.prefix)

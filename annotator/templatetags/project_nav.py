@@ -25,7 +25,7 @@ TABS: tuple[tuple[str, str, str], ...] = (
     ("label", "Label", "annotator:editor"),
     ("review", "Review", "teams:review"),
     ("training", "Training", "training:run-list"),
-    ("storage", "Storage", "annotator:project-storage"),
+    ("bucket", "Bucket", "annotator:project-bucket"),
     ("team", "Team", "teams:team"),
     ("progress", "Progress", "teams:progress"),
 )

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotator.models import AnnotationEvent, ImageStatus, Membership, Role, StorageConnection
+from annotator.models import AnnotationEvent, BucketConnection, ImageStatus, Membership, Role
 from annotator.services import tally
 from annotator.services.overview import project_cards, share_percent
 from annotator.services.projects import create_project
@@ -98,8 +98,8 @@ def test_staff_see_the_admin_link_and_everyone_their_profile(client, personas):
 def test_thumbnails_from_a_project_s_own_bucket_are_allowed_by_the_home_page_s_csp(client):
     owner = UserFactory()
     mine, other = _projects(owner, 2)
-    StorageConnection.objects.create(project=mine, endpoint_url="https://minio.lan:9000", addressing_style="path")
-    StorageConnection.objects.create(project=other, endpoint_url="https://s3.example.com", addressing_style="virtual")
+    BucketConnection.objects.create(project=mine, endpoint_url="https://minio.lan:9000", addressing_style="path")
+    BucketConnection.objects.create(project=other, endpoint_url="https://s3.example.com", addressing_style="virtual")
     client.force_login(owner)
     policy = client.get("/")["Content-Security-Policy"]
     img_src = next(d for d in policy.split("; ") if d.startswith("img-src "))

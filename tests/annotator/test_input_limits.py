@@ -109,5 +109,5 @@ def test_each_hand_written_text_input_carries_a_limit(template, tag, attrs):
 
 def test_the_template_scan_sees_the_inputs():
     found = {(t, dict(_ATTR.findall(a)).get("name")) for t, _, a in _inputs()}
-    assert ("annotator/templates/annotator/_storage_fields.html", "bucket") in found
+    assert ("annotator/templates/annotator/_bucket_fields.html", "bucket") in found
     assert ("accounts/templates/accounts/login.html", "username") in found

@@ -39,7 +39,7 @@ def test_each_page_shows_the_tabs_the_role_may_open_and_marks_its_own(client, pe
         assert all(url == reverse(dict((k, n) for k, _, n in TABS)[k], args=[pk]) for url, k, _ in tabs)
 
 
-def test_a_viewer_sees_no_review_storage_or_team_tab_and_an_owner_sees_all(client, personas):
+def test_a_viewer_sees_no_review_bucket_or_team_tab_and_an_owner_sees_all(client, personas):
     client.force_login(personas.viewer)
     body = client.get(reverse("annotator:project-detail", args=[personas.project.pk])).content.decode()
     assert [k for _, k, _ in _tabs(body)] == ["images", "label", "training", "progress"]

@@ -107,3 +107,25 @@ def test_settings_read_secrets_from_files_and_stop_on_an_unreadable_one(tmp_path
     env["SECRET_KEY_FILE"] = str(tmp_path / "missing")
     done = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and f"SECRET_KEY_FILE names '{tmp_path / 'missing'}'" in done.stderr
+
+
+def test_the_bucket_jobs_switch_still_reads_its_deprecated_name(tmp_path):
+    """ANNOTATOR_STORAGE_JOBS (the old name) is read when ANNOTATOR_BUCKET_JOBS is unset; the new name wins."""
+    import subprocess
+    import sys
+
+    show = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup();"
+        "from django.conf import settings as s; print(s.ANNOTATOR_BUCKET_JOBS)"
+    )
+    base = {"PATH": "", "ANNOTATOR_VAR_DIR": str(tmp_path)}
+    for extra, expected in [
+        ({}, "thread"),
+        ({"ANNOTATOR_STORAGE_JOBS": "celery"}, "celery"),
+        ({"ANNOTATOR_BUCKET_JOBS": "celery"}, "celery"),
+        ({"ANNOTATOR_STORAGE_JOBS": "celery", "ANNOTATOR_BUCKET_JOBS": "thread"}, "thread"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-c", show], env=base | extra, capture_output=True, text=True, timeout=120
+        )
+        assert done.stdout.strip() == expected, (extra, done.stderr)

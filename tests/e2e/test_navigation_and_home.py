@@ -136,7 +136,7 @@ def test_inputs_carry_their_limits_and_a_refusal_names_the_field(login, server):
         reverse("annotator:project-from-bucket"),
         reverse("annotator:project-detail", args=[project.pk]),
         reverse("annotator:editor", args=[project.pk]),
-        reverse("annotator:project-storage", args=[project.pk]),
+        reverse("annotator:project-bucket", args=[project.pk]),
         reverse("teams:team", args=[project.pk]),
         reverse("accounts:profile"),
     ]

@@ -1,6 +1,6 @@
 // The page's one connection to the project websocket (annotator/consumers.py), shared by every
 // script on the page that listens: the editor's presence and drafts, the project page and its
-// datasets panel, the storage page, the training pages.
+// datasets panel, the Bucket page, the training pages.
 //
 // Invariants:
 // - One socket per project per page, even across bundles: the project page loads project.js and

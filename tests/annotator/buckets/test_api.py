@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from annotator.jobs import execute
-from annotator.models import Image, Project, StorageConnection, SyncJob
+from annotator.models import BucketConnection, Image, Project, SyncJob
 from tests.annotator.buckets.conftest import ACCESS_KEY, SECRET_KEY, connect
 from tests.annotator.buckets.test_sync import CA_LOCALIZATION
 from tests.conftest import client_for, make_image_bytes
@@ -55,7 +55,7 @@ def test_create_a_project_from_a_bucket_sync_and_write_back_without_leaking_cred
     assert Image.objects.get(project=project).boxes.count() == 2
     assert storage.json()["bucket"] == remote.name and storage.json()["has_credentials"] is True
     assert written.status_code == 200 and written.json()["dirty"] is False
-    connection = StorageConnection.objects.get(project=project)
+    connection = BucketConnection.objects.get(project=project)
     _no_secrets(connection.access_key_id_encrypted, connection.secret_access_key_encrypted, repr(connection))
     _no_secrets(tested.content.decode(), created.content.decode(), progress.content.decode())
     _no_secrets(storage.content.decode(), written.content.decode(), caplog.text)
@@ -91,7 +91,7 @@ def test_credentials_are_kept_for_the_same_endpoint_and_required_for_a_new_one(r
     moved = client.put(url, blank | {"endpoint_url": "http://localhost:1"}, format="json")
 
     assert kept.status_code == 200 and kept.json()["sync_interval_minutes"] == 60
-    assert StorageConnection.objects.get(project=project).s3_settings().secret_access_key == SECRET_KEY
+    assert BucketConnection.objects.get(project=project).s3_settings().secret_access_key == SECRET_KEY
     assert moved.status_code == 400 and moved.json()["error"]["field"] == "access_key_id"
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from annotator import domain_events
-from annotator.models import Image, Project, StorageConnection
+from annotator.models import BucketConnection, Image, Project
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from tests.annotator.buckets.conftest import connect, sync
 from tests.conftest import make_image_bytes
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 
 def _revision(project: Project) -> int:
-    return StorageConnection.objects.values_list("annotations_revision", flat=True).get(project=project)
+    return BucketConnection.objects.values_list("annotations_revision", flat=True).get(project=project)
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_the_write_back_marks_the_file_dirty_on_each_change_it_listens_to(connec
     getattr(domain_events, signal).send(sender=Project, project_id=connected.pk, image_ids=[])
 
     assert _revision(connected) == before + 1
-    assert StorageConnection.objects.get(project=connected).annotations_dirty
+    assert BucketConnection.objects.get(project=connected).annotations_dirty
 
 
 def test_new_images_leave_the_file_clean(connected):

@@ -1,4 +1,4 @@
-"""The pages: a project from a bucket, a project's storage settings, and images allowed by the CSP."""
+"""The pages: a project from a bucket, a project's bucket settings, and images allowed by the CSP."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_new_project_from_a_bucket_page(personas):
 
 
 @pytest.mark.integration
-def test_storage_page_shows_the_connection_but_never_the_secret(remote):
+def test_bucket_page_shows_the_connection_but_never_the_secret(remote):
     personas = make_persona_project()
     project = connect(personas.project, remote)
 

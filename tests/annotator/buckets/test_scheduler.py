@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotator.buckets.scheduler import start_due_syncs, tick
 from annotator.buckets.sync import start_sync
-from annotator.models import Image, JobStatus, StorageConnection, SyncJob
+from annotator.models import BucketConnection, Image, JobStatus, SyncJob
 from tests.annotator.buckets.conftest import connect, sync
 from tests.conftest import client_for, make_image_bytes
 from tests.factories import make_persona_project
@@ -19,10 +19,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 def test_periodic_sync_starts_when_its_interval_has_passed(remote):
     project = connect(make_persona_project().project, remote)
-    StorageConnection.objects.filter(project=project).update(sync_interval_minutes=30)
+    BucketConnection.objects.filter(project=project).update(sync_interval_minutes=30)
     assert start_due_syncs() == []  # connected just now
 
-    StorageConnection.objects.filter(project=project).update(created_at=timezone.now() - timedelta(minutes=31))
+    BucketConnection.objects.filter(project=project).update(created_at=timezone.now() - timedelta(minutes=31))
     assert start_due_syncs() == [project.pk]
     assert start_due_syncs() == []  # the queued one is recent
     SyncJob.objects.filter(project=project).update(
@@ -54,7 +54,7 @@ def test_in_celery_mode_a_sync_is_delivered_on_the_storage_queue(
     from annotator.tasks import run_job
     from config.celery import app
 
-    settings.ANNOTATOR_STORAGE_JOBS = "celery"
+    settings.ANNOTATOR_BUCKET_JOBS = "celery"
     remote.put("a.jpg", make_image_bytes())
     project = connect(make_persona_project().project, remote)
     sent = []

@@ -10,7 +10,7 @@ from PIL import Image as PILImage
 
 from annotator import jobs
 from annotator.buckets import sync as sync_module
-from annotator.models import Image, JobStatus, StorageConnection, SyncJob, UnreadableObject
+from annotator.models import BucketConnection, Image, JobStatus, SyncJob, UnreadableObject
 from annotator.services.projects import create_label
 from annotator.storage import BucketError, project_bucket
 from tests.annotator.buckets.conftest import connect, sync
@@ -264,7 +264,7 @@ def test_unreadable_credentials_fail_the_sync_saying_so(remote, settings):
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "credentials_unreadable"
     assert "again" in job.error
-    assert StorageConnection.objects.filter(project=project).exists()
+    assert BucketConnection.objects.filter(project=project).exists()
 
 
 def test_a_bug_fails_the_sync_without_showing_its_details(remote, monkeypatch):

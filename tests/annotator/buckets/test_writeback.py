@@ -8,7 +8,7 @@ import pytest
 
 from annotator.buckets import writeback
 from annotator.formats.cloud_annotations import parse
-from annotator.models import Image, StorageConnection
+from annotator.models import BucketConnection, Image
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from tests.annotator.buckets.conftest import connect, sync
 from tests.annotator.buckets.test_sync import CA_LOCALIZATION
@@ -61,7 +61,7 @@ def test_edits_mark_the_file_dirty_and_the_quiet_writer_writes_it(connected, rem
         image, AnnotationSet([BoxData(dog.pk, 0.0, 0.0, 0.25, 0.25)], [], False),
         base_version=image.version, user=personas.annotator,
     )  # fmt: skip
-    assert StorageConnection.objects.get(project=project).annotations_dirty
+    assert BucketConnection.objects.get(project=project).annotations_dirty
 
     settings.ANNOTATOR_ANNOTATIONS_WRITE_DELAY = 3600
     assert writeback.write_quiet_files() == []  # not quiet for long enough yet
@@ -70,7 +70,7 @@ def test_edits_mark_the_file_dirty_and_the_quiet_writer_writes_it(connected, rem
 
     written = json.loads(remote.read("_annotations.json"))["annotations"]
     assert written["b.png"] == [{"x": 0.0, "y": 0.0, "x2": 0.25, "y2": 0.25, "label": "Dog"}]
-    assert not StorageConnection.objects.get(project=project).annotations_dirty
+    assert not BucketConnection.objects.get(project=project).annotations_dirty
 
 
 def test_an_edit_made_while_the_file_is_written_is_written_too(connected, remote, monkeypatch):

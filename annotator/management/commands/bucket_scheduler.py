@@ -1,6 +1,6 @@
-"""Run the storage housekeeping loop: periodic bucket syncs, debounced `_annotations.json`, the job reaper.
+"""Run the bucket housekeeping loop: periodic bucket syncs, debounced `_annotations.json`, the job reaper.
 
-With ANNOTATOR_STORAGE_JOBS=celery, Celery beat runs the same tick; with the embedded
+With ANNOTATOR_BUCKET_JOBS=celery, Celery beat runs the same tick; with the embedded
 thread mode, run this next to the web server so periodic syncs happen even when nobody
 is using the app.
 """

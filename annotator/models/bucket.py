@@ -17,14 +17,14 @@ class AddressingStyle(models.TextChoices):
     AUTO = "auto", "Let the client decide"
 
 
-class StorageConnection(models.Model):
+class BucketConnection(models.Model):
     """How to reach a project's bucket. The bucket name and prefix stay on the project.
 
     Credentials are stored encrypted (ANNOTATOR_ENCRYPTION_KEY) and never leave the
     server: the API takes them but never returns them.
     """
 
-    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="storage")
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="bucket_connection")
     endpoint_url = models.CharField(max_length=500)
     region = models.CharField(max_length=64, default="us-east-1")
     addressing_style = models.CharField(max_length=10, choices=AddressingStyle.choices, default=AddressingStyle.PATH)
@@ -51,7 +51,7 @@ class StorageConnection(models.Model):
 
     def __repr__(self) -> str:
         # Never the credentials, not even encrypted.
-        return f"<StorageConnection project={self.project_id} endpoint={self.endpoint_url!r}>"
+        return f"<BucketConnection project={self.project_id} endpoint={self.endpoint_url!r}>"
 
     def set_credentials(self, access_key_id: str, secret_access_key: str) -> None:
         self.access_key_id_encrypted = encrypt(access_key_id)
@@ -86,7 +86,7 @@ class SyncJob(Job):
         "listed", "added", "replaced", "missing", "restored", "skipped", "header_reads", "annotations_imported",
         "problems",
     )  # fmt: skip
-    # What the API and the job.progress event show (annotator/api/storage_serializers.py reuses it).
+    # What the API and the job.progress event show (annotator/api/bucket_serializers.py reuses it).
     PAYLOAD_FIELDS = (
         "id", "project", "status", "requested_by", "listed", "added", "replaced", "missing", "restored",
         "skipped", "header_reads", "annotations_imported", "problems", "error_code", "error",

@@ -13,7 +13,7 @@ from accounts.models import User
 from annotator.api.errors import ApiError, validation_message
 from annotator.api.serializers import ProjectCreateSerializer
 from annotator.buckets.connections import ConnectionInput, create_project_from_bucket
-from annotator.models import AddressingStyle, Project, StorageConnection, SyncJob
+from annotator.models import AddressingStyle, BucketConnection, Project, SyncJob
 
 
 def _limit(model: type[Model], field: str) -> int:
@@ -28,9 +28,9 @@ CREDENTIAL_MAX_LENGTH = 256  # stored encrypted (a TextField): the limit is ours
 
 class ConnectionInputSerializer(serializers.Serializer):
     endpoint_url = serializers.CharField(
-        max_length=_limit(StorageConnection, "endpoint_url"), required=False, allow_blank=True, default=""
+        max_length=_limit(BucketConnection, "endpoint_url"), required=False, allow_blank=True, default=""
     )
-    region = serializers.CharField(max_length=_limit(StorageConnection, "region"), required=False, default="us-east-1")
+    region = serializers.CharField(max_length=_limit(BucketConnection, "region"), required=False, default="us-east-1")
     bucket = serializers.CharField(max_length=_limit(Project, "bucket"))
     prefix = serializers.CharField(max_length=_limit(Project, "prefix"), required=False, allow_blank=True, default="")
     addressing_style = serializers.ChoiceField(choices=AddressingStyle.choices, default=AddressingStyle.PATH)
@@ -57,7 +57,7 @@ class AnnotationsFileSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
-class StorageConnectionSerializer(serializers.ModelSerializer):
+class BucketConnectionSerializer(serializers.ModelSerializer):
     """What an admin sees of a connection: where it points and how write-back stands, no secrets."""
 
     connected = serializers.SerializerMethodField()
@@ -67,7 +67,7 @@ class StorageConnectionSerializer(serializers.ModelSerializer):
     annotations_file = serializers.SerializerMethodField()
 
     class Meta:
-        model = StorageConnection
+        model = BucketConnection
         fields = [
             "connected", "endpoint_url", "region", "bucket", "prefix", "addressing_style", "sync_interval_minutes",
             "has_credentials", "annotations_file", "created_at", "updated_at",
@@ -75,14 +75,14 @@ class StorageConnectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field({"type": "boolean", "enum": [True]})
-    def get_connected(self, connection: StorageConnection) -> bool:
+    def get_connected(self, connection: BucketConnection) -> bool:
         return True
 
-    def get_has_credentials(self, connection: StorageConnection) -> bool:
+    def get_has_credentials(self, connection: BucketConnection) -> bool:
         return bool(connection.access_key_id_encrypted and connection.secret_access_key_encrypted)
 
     @extend_schema_field(AnnotationsFileSerializer)
-    def get_annotations_file(self, connection: StorageConnection) -> dict:
+    def get_annotations_file(self, connection: BucketConnection) -> dict:
         return {
             "dirty": connection.annotations_dirty,
             "changed_at": connection.annotations_changed_at,

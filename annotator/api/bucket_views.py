@@ -14,34 +14,34 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.current import current_user
-from annotator.api.errors import ApiError
-from annotator.api.schema import errors
-from annotator.api.storage_serializers import (
+from annotator.api.bucket_serializers import (
     AnnotationsFileSerializer,
+    BucketConnectionSerializer,
     ConnectionInputSerializer,
     ConnectionTestSerializer,
     NotConnectedSerializer,
-    StorageConnectionSerializer,
     SyncJobSerializer,
 )
+from annotator.api.errors import ApiError
+from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
 from annotator.buckets.connections import ConnectionInput, save_connection, test_input
 from annotator.buckets.sync import start_sync
 from annotator.buckets.writeback import write_annotations_file
-from annotator.models import Project, StorageConnection
+from annotator.models import BucketConnection, Project
 from annotator.permissions import Action
 
 RECENT_JOBS = 10
 # GET storage/: the connection, or only {"connected": false}; `connected` tells them apart.
 _STORAGE = PolymorphicProxySerializer(
     component_name="ProjectStorage",
-    serializers=[StorageConnectionSerializer, NotConnectedSerializer],
+    serializers=[BucketConnectionSerializer, NotConnectedSerializer],
     resource_type_field_name=None,
 )
 
 
-def _connection(project: Project) -> StorageConnection:
-    connection = getattr(project, "storage", None)
+def _connection(project: Project) -> BucketConnection:
+    connection = getattr(project, "bucket_connection", None)
     if connection is None:
         raise ApiError("not_connected", "This project uses the instance's storage, not a bucket of its own.", 409)
     return connection
@@ -72,15 +72,15 @@ class ProjectStorageView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses=_STORAGE)
     def get(self, request: Request, project_id: int) -> Response:
-        connection = getattr(self.project, "storage", None)
+        connection = getattr(self.project, "bucket_connection", None)
         if connection is None:
             return Response(NotConnectedSerializer({}).data)
-        return Response(StorageConnectionSerializer(connection).data)
+        return Response(BucketConnectionSerializer(connection).data)
 
-    @extend_schema(request=ConnectionInputSerializer, responses={200: StorageConnectionSerializer, **errors(409)})
+    @extend_schema(request=ConnectionInputSerializer, responses={200: BucketConnectionSerializer, **errors(409)})
     def put(self, request: Request, project_id: int) -> Response:
         connection = save_connection(self.project, _input(request))
-        return Response(StorageConnectionSerializer(connection).data)
+        return Response(BucketConnectionSerializer(connection).data)
 
 
 class ProjectStorageTestView(ProjectScopedMixin, APIView):
@@ -134,10 +134,10 @@ class AnnotationsFileView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses={200: AnnotationsFileSerializer, **errors(409)})
     def get(self, request: Request, project_id: int) -> Response:
-        return Response(StorageConnectionSerializer(_connection(self.project)).data["annotations_file"])
+        return Response(BucketConnectionSerializer(_connection(self.project)).data["annotations_file"])
 
     @extend_schema(request=None, responses={200: AnnotationsFileSerializer, **errors(409, 502)})
     def post(self, request: Request, project_id: int) -> Response:
         _connection(self.project)
         connection = write_annotations_file(self.project)
-        return Response(StorageConnectionSerializer(connection).data["annotations_file"])
+        return Response(BucketConnectionSerializer(connection).data["annotations_file"])

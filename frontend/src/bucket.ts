@@ -1,4 +1,4 @@
-// Bring your own bucket: the "new project from a bucket" form and a project's storage page.
+// Bring your own bucket: the "new project from a bucket" form and a project's Bucket page.
 // Test connection shows each check plainly; Sync shows live progress; credentials are sent, never shown.
 // The sync's progress comes as `job.progress` events of kind "sync" over the page's project socket
 // (lib/projectsocket.ts), merged into the sync shown; while a sync runs the panel also polls (a
@@ -14,7 +14,7 @@ interface Check { name: string; status: "ok" | "warning" | "error"; message: str
 type SyncJob = Omit<SyncJobEvent, "kind">;
 interface FileState { dirty: boolean; written_at: string | null; error: string }
 
-const form = $("#storage-form") as HTMLFormElement;
+const form = $("#bucket-form") as HTMLFormElement;
 const checks = $("#checks");
 const formError = $("#form-error");
 const POLL_MS_WITHOUT_SOCKET = 1000;
@@ -72,7 +72,7 @@ async function submit(event: SubmitEvent): Promise<void> {
       window.location.href = `/projects/${project.id}/storage/`;
       return;
     }
-    await api(form.dataset.storageApi!, { method: "PUT", body: JSON.stringify(connectionBody()) });
+    await api(form.dataset.bucketApi!, { method: "PUT", body: JSON.stringify(connectionBody()) });
     window.location.reload();
   } catch (error) {
     showError(error);
