@@ -293,16 +293,23 @@ def test_a_broker_that_refuses_the_job_fails_it_at_once_saying_so(events):
     app.conf.broker_url = "redis://127.0.0.1:1/0"
     app.conf.broker_transport_options = {"max_retries": 0}
     app.conf.broker_connection_retry = False
-    app.pool.force_close_all()
+    _forget_pools(app)  # pools are cached per app and connection: new ones for the dead broker...
     try:
         jobs.dispatch(job, "celery")
     finally:
         app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_connection_retry = previous
-        app.pool.force_close_all()
+        _forget_pools(app)  # ...and the suite's own (still open) ones again afterwards
 
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "queue_unavailable"
     assert "could not accept the import" in job.error
+
+
+def _forget_pools(app: Any) -> None:
+    """Let the app look its broker pools up again for its current URL (never close them: kombu's
+    registry is process-wide, and a closed pool would refuse every later test's message)."""
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 # --- A worker killed mid-job ---------------------------------------------------------------
