@@ -12,7 +12,7 @@ conditional updates make each transition happen at most once whoever races for i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -77,14 +77,6 @@ class Job(models.Model):
     @classmethod
     def heartbeat_timeout(cls) -> int:
         return int(getattr(settings, cls.heartbeat_timeout_setting))
-
-    def is_stale(self, timeout_seconds: int | None = None) -> bool:
-        """Active, but silent for longer than the timeout: its worker is gone."""
-        if not self.is_active or (self.status == JobStatus.QUEUED and not self.reap_queued):
-            return False
-        timeout = self.heartbeat_timeout() if timeout_seconds is None else timeout_seconds
-        last_sign = self.heartbeat_at or self.created_at
-        return timezone.now() - last_sign > timedelta(seconds=timeout)
 
     def on_failed(self) -> None:
         """Called once, by whoever failed the job (its runner, the reaper, a refused queue), after the
