@@ -6,6 +6,9 @@ REQUIREMENTS := requirements.txt requirements-test.txt $(wildcard requirements-m
 FRONTEND := $(shell find frontend training/ml/web -type f 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on this many processes (pytest-xdist); every test has its own database and bucket.
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install build browser lint clean
 
@@ -40,7 +43,7 @@ run: install build var
 	$(BIN)/python manage.py runall $(HOST):$(PORT)
 
 test: install build browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -64,16 +64,23 @@ def test_progress_is_rebroadcast_with_a_fresh_eta_while_a_long_step_blocks(runni
     settings.ANNOTATOR_RUN_HEARTBEAT_INTERVAL = 0.25
     listener = Listener(running.project_id)
     with Reporter(running) as reporter:
+        reported = time.monotonic()
         reporter.progress(Report(step=7, eta=100.0))
         written = Run.objects.get(pk=running.pk).updated_at
-        time.sleep(1.5)  # the training thread is stuck in one long step (tracing, an evaluation)
-        row = Run.objects.get(pk=running.pk)
+        # The training thread is stuck in one long step (tracing, an evaluation). Polled rather than
+        # slept: on a loaded machine the refresher's ticks come late, never wrong.
+        deadline = reported + 15
+        while (row := Run.objects.get(pk=running.pk)).progress["eta_seconds"] >= 99.0:
+            assert time.monotonic() < deadline, "no refreshed ETA within 15 s"
+            time.sleep(0.1)
+        elapsed = time.monotonic() - reported
     assert row.updated_at > written and row.progress["step"] == 7
-    assert 97.0 < row.progress["eta_seconds"] < 99.5 and row.progress["phase_rate"] == 0.5
+    # The refreshed ETA counts down from the report by the time since it (to the refresh's tick).
+    assert 100.0 - elapsed - 0.5 < row.progress["eta_seconds"] < 99.0 and row.progress["phase_rate"] == 0.5
     payloads = listener.progress()
-    assert len(payloads) >= 4  # the report itself, then a refresh every tick
+    assert len(payloads) >= 2  # the report itself, then at least one refresh
     etas = [p["progress"]["eta_seconds"] for p in payloads]
-    assert etas[0] == 100.0 and etas == sorted(etas, reverse=True) and etas[-1] < 99.5
+    assert etas[0] == 100.0 and etas == sorted(etas, reverse=True) and etas[-1] < 99.0
     assert all(p["progress"]["step"] == 7 and p["status"] == "running" for p in payloads)
     assert all(p["kind"] == "run" and p["id"] == running.pk and set(p) == TICK for p in payloads)
 
