@@ -7,8 +7,9 @@ NAMEs, each with its meaning; a broadcast outside it is a bug, and the frontend'
 (tests/annotator/test_events_catalogue.py checks both). Adding an event means adding it here
 and there, in the same change.
 
-`job.progress` carries every background job (sync, import, export, training run): its payload
-always has `kind` ("sync" | "import" | "export" | "run"), `id` and `status` ("queued" |
+`job.progress` carries every background job (sync, import, export, training run, prediction,
+auto-label): its payload always has `kind` ("sync" | "import" | "export" | "run" | "predict" |
+"autolabel"), `id` and `status` ("queued" |
 "running" | "succeeded" | "failed" | "cancelled"); the other keys are that kind's REST
 representation, possibly partial (a running training run's frequent ticks send only `progress`,
 `point` and `eval_point`). Clients merge the payload into their copy of the job identified by
@@ -35,10 +36,11 @@ EVENTS: dict[str, str] = {
     "image.deleted": "an image was deleted: its id",
     "image.reviewed": "an image was approved, rejected or sent back to review: status, version, review",
     "images.imported": "a dataset import wrote its rows: how many images were created and annotated",
-    "job.progress": "a background job (sync, import, export, run) was created, progressed or finished",
+    "job.progress": "a background job (sync, import, export, run, predict, autolabel) was created, progressed or ended",
     "labels.changed": "the project's labels changed: all of them, and how many images moved",
     "membership.changed": "a member's role changed (an ownership transfer too): the user and the new role",
     "membership.removed": "a member left or was removed: the user",
+    "suggestions.changed": "the assist model's suggestions on some images changed (new, or decided): run and image ids",
 }
 
 

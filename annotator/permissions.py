@@ -26,6 +26,7 @@ class Action(TextChoices):
     MANAGE_MEMBERS = "manage_members"
     MANAGE_PROJECT = "manage_project"
     TRAIN = "train"
+    PREDICT = "predict"
     DOWNLOAD = "download"
     DELETE_PROJECT = "delete_project"
     TRANSFER_OWNERSHIP = "transfer_ownership"
@@ -41,6 +42,7 @@ _ADMIN = _REVIEWER | {
     Action.MANAGE_MEMBERS,
     Action.MANAGE_PROJECT,
     Action.TRAIN,
+    Action.PREDICT,
 }
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {

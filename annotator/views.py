@@ -56,6 +56,7 @@ def project_detail(request: HttpRequest, project: Project, role: Role) -> HttpRe
         "can_create_label": role_allows(role, Action.CREATE_LABEL, project),
         "can_manage_labels": role_allows(role, Action.MANAGE_LABELS, project),
         "can_review": role_allows(role, Action.REVIEW, project),
+        "can_predict": role_allows(role, Action.PREDICT, project),
         "can_manage": role_allows(role, Action.MANAGE_MEMBERS, project),
         "can_manage_storage": role_allows(role, Action.MANAGE_PROJECT, project),
         "import_formats": READERS,

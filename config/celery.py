@@ -1,5 +1,5 @@
 """The Celery app: `celery -A config worker -Q training` consumes training runs, `-Q jobs`
-dataset imports and exports.
+dataset imports, exports and bulk auto-labels, `-Q predict` the assist model's predictions.
 
 Configuration comes from Django settings (the CELERY_* names). The embedded default broker
 is kombu's filesystem transport, whose folders must exist before anyone sends or receives.

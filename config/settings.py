@@ -16,7 +16,7 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_header, env_int, env_list, env_path, env_str
+from config.env import env_bool, env_choice, env_float, env_header, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("ANNOTATOR_VAR_DIR", BASE_DIR / "var")
@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "annotator",
     "teams",
     "training",
+    "assist",
 ]
 
 # Production serves the static files `collectstatic` gathered (the images run it at build time) from
@@ -282,6 +283,13 @@ if ANNOTATOR_BUCKET_JOBS == "celery":
 # A running run whose worker has not written a heartbeat for this long is failed.
 ANNOTATOR_RUN_HEARTBEAT_TIMEOUT = env_int("ANNOTATOR_RUN_HEARTBEAT_TIMEOUT", 45)
 ANNOTATOR_RUN_HEARTBEAT_INTERVAL = env_int("ANNOTATOR_RUN_HEARTBEAT_INTERVAL", 10)
+# Prediction jobs (docs/assist.md) run on workers consuming the "predict" queue; a running one silent
+# for this long is failed. Suggestions scoring below the floor are not stored (the editor's slider
+# starts there); at most this many per image.
+ANNOTATOR_PREDICT_HEARTBEAT_TIMEOUT = env_int("ANNOTATOR_PREDICT_HEARTBEAT_TIMEOUT", 120)
+ANNOTATOR_PREDICT_BATCH = env_int("ANNOTATOR_PREDICT_BATCH", 32)
+ANNOTATOR_SUGGESTION_MIN_SCORE = env_float("ANNOTATOR_SUGGESTION_MIN_SCORE", 0.1)
+ANNOTATOR_SUGGESTIONS_PER_IMAGE = env_int("ANNOTATOR_SUGGESTIONS_PER_IMAGE", 50)
 # Pre-flight minimums: labelled images per class (classification), boxes per class (detection).
 ANNOTATOR_MIN_IMAGES_PER_CLASS = env_int("ANNOTATOR_MIN_IMAGES_PER_CLASS", 5)
 ANNOTATOR_MIN_BOXES_PER_CLASS = env_int("ANNOTATOR_MIN_BOXES_PER_CLASS", 10)

@@ -87,13 +87,14 @@ def check_architecture(base: Run, params: dict) -> None:
 
 def warm_start_record(base: Run, labels: list[tuple[int, str]]) -> dict:
     """`Run.metrics["warm_start"]` for a run on `labels` ((id, name), in output order) from `base`."""
-    base_labels = _labels(base)
+    base_labels = run_labels(base)
     mapping = label_mapping(base_labels, labels)
     return summary(base.pk, [name for _, name in base_labels], [name for _, name in labels], mapping)
 
 
-def _labels(run: Run) -> list[tuple[int | None, str]]:
-    """The base run's output rows as (label id, name): ids from its snapshot, or names alone."""
+def run_labels(run: Run) -> list[tuple[int | None, str]]:
+    """A run's output rows as (label id, name), in output order: ids from its snapshot, or names
+    alone. Warm starts and prediction jobs (assist/worker.py) map outputs to labels with it."""
     names = run.metrics.get("labels") or run.dataset_summary.get("labels") or []
     try:
         manifest = snapshot.read_snapshot(project_bucket(run.project), run.snapshot_key, run.snapshot_sha256)

@@ -1,5 +1,6 @@
 """A finished run's models, served to its run page: model_web/ file by file, and the
-SavedModel's answer on one uploaded image (the "Try it" panel's server side).
+SavedModel's answer on one uploaded image (the "Try it" panel's server side); prediction jobs
+(assist/worker.py) unpack their model with the same `unpacked_model`.
 
 Both read the same zips the run offers for download, verified against their recorded
 sha256, so the page tries exactly what people download. SavedModels are unpacked once per
@@ -73,18 +74,23 @@ def web_model_file(run: Run, bucket: Bucket, filename: str) -> ModelFile:
     return ModelFile(data, content_type or "application/octet-stream")
 
 
-def _saved_model_dir(run: Run, bucket: Bucket) -> Path:
-    artifact = run.artifacts.get(name=SAVED_MODEL)
+def unpacked_model(run: Run, bucket: Bucket, name: str) -> Path:
+    """The run's `name` zip (model, model_android, ...) unpacked on local disk, once per checksum:
+    the folder `name/` under ``ANNOTATOR_TRAINING_CACHE_DIR/models/<sha256>/``. Raises
+    ModelUnavailable when the run has no such zip or its bytes differ from the recorded sha256."""
+    artifact = run.artifacts.filter(name=name).first()
+    if artifact is None:
+        raise ModelUnavailable("model_missing", f"Run {run.pk} has no {name}/.")
     target = Path(settings.ANNOTATOR_TRAINING_CACHE_DIR) / "models" / artifact.sha256
-    if not (target / SAVED_MODEL / "saved_model.pb").is_file():
+    if not (target / name).is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Unpacked beside the target and renamed into place: a concurrent request never sees half a model.
+        # Unpacked beside the target and renamed into place: a concurrent reader never sees half a model.
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            with zipfile.ZipFile(io.BytesIO(_zip_bytes(run, bucket, SAVED_MODEL))) as archive:
+            with zipfile.ZipFile(io.BytesIO(_zip_bytes(run, bucket, name))) as archive:
                 safe_extract(archive, Path(tmp))
-            with contextlib.suppress(OSError):  # another request got there first
+            with contextlib.suppress(OSError):  # another process got there first
                 Path(tmp).rename(target)
-    return target / SAVED_MODEL
+    return target / name
 
 
 def _serving_function(run: Run, bucket: Bucket):
@@ -96,7 +102,7 @@ def _serving_function(run: Run, bucket: Bucket):
         ) from None
     if not run.artifacts.filter(name=SAVED_MODEL).exists():
         raise ModelUnavailable("model_missing", f"Run {run.pk} has no {SAVED_MODEL}/.")
-    directory = _saved_model_dir(run, bucket)
+    directory = unpacked_model(run, bucket, SAVED_MODEL)
     key = str(directory)
     with _lock:
         if key not in _loaded:

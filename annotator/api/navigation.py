@@ -1,11 +1,13 @@
 """Where an image sits in a filtered list: the editor's "n / N" without loading the list.
 
-The filter is the image list's own (`filtered_images`: status, label, missing), so the
-position always agrees with the order the strip shows: by key.
+The filter and the order are the image list's own (`filtered_images`: status, label, missing,
+auto_labelled; `order`: by key, or most uncertain first, ties by key), so the position always
+agrees with the order the strip shows.
 """
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,12 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api.views import _FILTERS, ProjectScopedMixin, filtered_images
+from annotator.api.views import _FILTERS, ProjectScopedMixin, filtered_images, image_order
 
 
 class ImagePositionSerializer(serializers.Serializer):
     position = serializers.IntegerField(
-        allow_null=True, help_text="1-based place in the filtered list, by key; null when the image is not in it."
+        allow_null=True, help_text="1-based place in the filtered list, in its order; null when the image is not in it."
     )
     total = serializers.IntegerField(help_text="Images in the filtered list.")
 
@@ -35,4 +37,8 @@ class ImagePositionView(ProjectScopedMixin, APIView):
         total = images.count()
         if not images.filter(pk=image.pk).exists():
             return Response({"position": None, "total": total})
-        return Response({"position": images.filter(key__lt=image.key).count() + 1, "total": total})
+        if image_order(request) == "uncertain":
+            before = Q(uncertainty__gt=image.uncertainty) | Q(uncertainty=image.uncertainty, key__lt=image.key)
+        else:
+            before = Q(key__lt=image.key)
+        return Response({"position": images.filter(before).count() + 1, "total": total})

@@ -1,11 +1,14 @@
-"""Cursor pagination by key or id: constant cost per page, however deep.
+"""Cursor pagination by key, id or uncertainty: constant cost per page, however deep.
 
 A cursor is the client's to send back, so its position is checked before it reaches a
-query: an id the database can hold, a key without NUL (PostgreSQL refuses NUL in text).
+query: an id the database can hold, a key without NUL (PostgreSQL refuses NUL in text),
+a finite uncertainty.
 A cursor that fails is DRF's "Invalid cursor" 404, as for any cursor we did not issue.
 """
 
 from __future__ import annotations
+
+import math
 
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
@@ -15,7 +18,7 @@ from annotator.ids import parse_id
 
 
 class KeyCursorPagination(CursorPagination):
-    ordering = ("key",)
+    ordering: tuple[str, ...] = ("key",)
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -36,3 +39,19 @@ class IdCursorPagination(KeyCursorPagination):
 
     def valid_position(self, position: str) -> bool:
         return parse_id(position) is not None
+
+
+class UncertaintyCursorPagination(KeyCursorPagination):
+    """Most uncertain first (`Image.uncertainty`), ties by key; the queryset holds only predicted images.
+
+    The cursor's position is the last uncertainty shown; equal uncertainties are told apart by
+    DRF's offset within the position, so the order is total and no image is shown twice.
+    """
+
+    ordering = ("-uncertainty", "key")
+
+    def valid_position(self, position: str) -> bool:
+        try:
+            return math.isfinite(float(position))
+        except ValueError:
+            return False

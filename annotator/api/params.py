@@ -1,4 +1,4 @@
-"""Whole numbers in query strings: read once, held to a range, refused with a code naming them."""
+"""Whole numbers and switches in query strings: read once, held to a range, refused with a code naming them."""
 
 from __future__ import annotations
 
@@ -19,3 +19,13 @@ def int_param(
     if number is None or number < minimum:
         raise ApiError(code, f"{name} must be a whole number from {minimum} to {maximum}.")
     return number
+
+
+def bool_param(request: Request, name: str, *, code: str = "invalid_parameter") -> bool | None:
+    """`?name=true|false` as a bool, None when absent or empty, else a 400 `code`."""
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return None
+    if raw not in ("true", "false"):
+        raise ApiError(code, f"{name} must be true or false.")
+    return raw == "true"

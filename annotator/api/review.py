@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.current import current_user
 from annotator.api.errors import ApiError, error_response
-from annotator.api.params import int_param
+from annotator.api.params import bool_param, int_param
 from annotator.api.schema import errors
 from annotator.api.serializers import AnnotationsSerializer, ImageSerializer, ReviewSerializer
 from annotator.api.views import ProjectScopedMixin
@@ -92,6 +92,9 @@ class QueueItemSerializer(ImageSerializer):
 _QUEUE_FILTERS = [
     OpenApiParameter("annotator", int, description="Only images this user labelled last."),
     OpenApiParameter("label", int, description="Only images carrying this label (boxes or class)."),
+    OpenApiParameter(
+        "auto_labelled", bool, description="true: only images a bulk auto-label wrote; false: only people's work."
+    ),
 ]
 
 
@@ -99,12 +102,15 @@ class _QueueMixin(ProjectScopedMixin):
     actions = {"GET": Action.REVIEW}
 
     def queue(self):
-        return waiting(
+        images = waiting(
             self.project,
             current_user(self.request),
             annotator=int_param(self.request, "annotator", code="invalid_filter"),
             label=int_param(self.request, "label", code="invalid_filter"),
         )
+        if (auto_labelled := bool_param(self.request, "auto_labelled", code="invalid_filter")) is not None:
+            images = images.filter(auto_labelled=auto_labelled)
+        return images
 
 
 class ReviewQueueView(_QueueMixin, generics.ListAPIView):

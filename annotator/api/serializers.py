@@ -95,6 +95,7 @@ class ImageSerializer(serializers.ModelSerializer):
         fields = [
             "id", "key", "width", "height", "status", "version", "negative", "labels",
             "box_count", "sha256", "size_bytes", "url", "thumbnail_url", "created_at", "annotated_at", "review",
+            "auto_labelled", "uncertainty",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -52,4 +52,5 @@ urlpatterns = [
     path(P + "exports/<id:export_id>/", dataset_views.ExportDetailView.as_view(), name="export-detail"),
     path(P + "exports/<id:export_id>/download/", dataset_views.ExportDownloadView.as_view(), name="export-download"),
     path("", include("training.api.urls")),
+    path("", include("assist.api.urls")),
 ]

@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 from accounts.current import current_user
 from annotator.api.bucket_serializers import ProjectCreateWithStorageSerializer, create_project_from_storage_block
 from annotator.api.errors import ApiError, error_response
-from annotator.api.params import int_param
+from annotator.api.pagination import KeyCursorPagination, UncertaintyCursorPagination
+from annotator.api.params import bool_param, int_param
 from annotator.api.schema import errors
 from annotator.api.serializers import (
     AnnotationsSerializer,
@@ -161,22 +162,51 @@ class LabelDetailView(ProjectScopedMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# The image list's orders and how each pages: by key (the default), or the images the assist model
+# was least sure of first (`Image.uncertainty`, docs/assist.md), which holds only predicted images.
+IMAGE_ORDERS: dict[str, type[KeyCursorPagination]] = {
+    "key": KeyCursorPagination,
+    "uncertain": UncertaintyCursorPagination,
+}
+
 _FILTERS = [
     OpenApiParameter("status", str, description=f"One or more of {ImageStatus.values}, comma-separated."),
     OpenApiParameter("label", int, description="Images carrying this label (boxes or class)."),
     OpenApiParameter("missing", bool, description="true: only images whose object left the bucket (default false)."),
+    OpenApiParameter(
+        "auto_labelled", bool, description="true: only images a bulk auto-label wrote and nobody saved since."
+    ),
+    OpenApiParameter(
+        "order",
+        str,
+        enum=list(IMAGE_ORDERS),
+        description="`key` (default), or `uncertain`: the images the assist model predicted, least sure first.",
+    ),
 ]
 
 
+def image_order(request: Request) -> str:
+    """`?order=` of the image list: one of IMAGE_ORDERS, `key` when absent."""
+    order = request.query_params.get("order") or "key"
+    if order not in IMAGE_ORDERS:
+        raise ApiError("invalid_order", f"Unknown order {order!r}; use one of {list(IMAGE_ORDERS)}.")
+    return order
+
+
 def filtered_images(project: Project, request: Request):
-    """The project's images under the grid's filters (`status`, `label`, `missing`), unordered."""
+    """The project's images under the grid's filters (`status`, `label`, `missing`, `auto_labelled`), unordered.
+
+    Under `order=uncertain` only predicted images are in the list: the others have no place in that order.
+    """
     images = Image.objects.filter(project=project)
     params = request.query_params
     # Objects gone from the bucket keep their annotations but leave the default grid.
-    missing = params.get("missing", "false")
-    if missing not in ("true", "false"):
-        raise ApiError("invalid_filter", "missing must be true or false.")
-    images = images.filter(missing=missing == "true")
+    missing = bool_param(request, "missing", code="invalid_filter")
+    images = images.filter(missing=bool(missing))
+    if (auto_labelled := bool_param(request, "auto_labelled", code="invalid_filter")) is not None:
+        images = images.filter(auto_labelled=auto_labelled)
+    if image_order(request) == "uncertain":
+        images = images.filter(uncertainty__isnull=False)
     if wanted := params.get("status"):
         # Several statuses, comma-separated: an annotator's queue is "unlabelled,rejected".
         statuses = wanted.split(",")
@@ -196,6 +226,13 @@ class ImageListView(ProjectScopedMixin, generics.GenericAPIView):
     def get_queryset(self):
         images = filtered_images(self.project, self.request)
         return images.select_related("last_review__reviewer").prefetch_related("labels")
+
+    @property
+    def paginator(self) -> KeyCursorPagination:
+        """The pagination of the requested order (the schema documents the default, by key)."""
+        if not hasattr(self, "_paginator"):
+            self._paginator = IMAGE_ORDERS[image_order(self.request)]()
+        return self._paginator
 
     @extend_schema(parameters=_FILTERS, responses=ImageSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:

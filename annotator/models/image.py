@@ -61,6 +61,12 @@ class Image(models.Model):
     last_write_key = models.CharField(max_length=64, blank=True)
     # "No objects here": counts as labelled, trains as background.
     negative = models.BooleanField(default=False)
+    # The annotations were written by a bulk auto-label (assist) and no person has saved since:
+    # reviewers filter on it. Any person's save clears it (services/annotations.py).
+    auto_labelled = models.BooleanField(default=False)
+    # How unsure the project's assist model was on its latest prediction of this image (0..1; None:
+    # never predicted). The image list's `order=uncertain` reads it; assist/ writes it.
+    uncertainty = models.FloatField(null=True, blank=True)
     # Image-level labels of classification projects.
     labels = models.ManyToManyField(Label, blank=True, related_name="classified_images")
     uploaded_by = models.ForeignKey(
@@ -88,6 +94,7 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["project", "status", "key"], name="image_status_key_idx"),
             models.Index(fields=["project", "sha256"], name="image_sha256_idx"),
+            models.Index(fields=["project", "-uncertainty", "key"], name="image_uncertainty_idx"),
         ]
 
     def __str__(self) -> str:

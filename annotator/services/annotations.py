@@ -133,8 +133,12 @@ def save_annotations(
     user: User,
     idempotency_key: str = "",
     fingerprint: str = "",
+    auto_labelled: bool = False,
 ) -> Image:
     """Replace the image's annotations if nobody wrote since `base_version`; else StaleVersion.
+
+    `auto_labelled` is true only for a bulk auto-label's write (assist/autolabel.py): a person's
+    save clears the mark reviewers filter on.
 
     With an `idempotency_key`, `fingerprint` (see `request_fingerprint`) says which request
     the key was sent with: a retry of the accepted one returns the current state unwritten.
@@ -152,6 +156,7 @@ def save_annotations(
             annotated_by=user,
             annotated_at=timezone.now(),
             last_write_key=token,
+            auto_labelled=auto_labelled,
             updated_at=timezone.now(),
         )
         if not updated:

@@ -1,11 +1,17 @@
 // The project page: filterable image grid with live counts, infinite scroll, uploads with
-// per-file progress and outcomes, the label manager, and several images chosen at once for
-// bulk actions. What others change (uploads, deletions, annotations, reviews, imports,
-// syncs, labels) arrives over the project's websocket and updates the counts and the grid.
+// per-file progress and outcomes, the label manager, the Assist panel (project/assist.ts), and
+// several images chosen at once for bulk actions. What others change (uploads, deletions,
+// annotations, reviews, imports, syncs, labels, suggestions) arrives over the project's websocket
+// and updates the counts and the grid.
+//
+// The grid's filter and order live in the page's URL (`?status=unlabelled&order=uncertain`), so a
+// reload or a shared link shows the same images; the editor link of each tile carries the order
+// and the auto-labelled filter, so the editor's "next" walks the images in the grid's order.
 
 import { api, csrfToken, type ImageItem, type Label, type Page } from "./lib/api";
 import { $, el } from "./lib/dom";
 import { FINISHED_JOB, type ProjectEvent } from "./lib/events";
+import { AssistPanel } from "./project/assist";
 import { LabelManager } from "./project/labels";
 import { connectProject } from "./project/live";
 import { Selection } from "./project/selection";
@@ -23,6 +29,8 @@ const GRID_DELAY_MS = 800;
 const MAX_TILE_UPDATES = 40;
 
 let filter = "";
+// "key" (by name) or "uncertain" (the images the assist model was least sure of first; only predicted ones).
+let order = "key";
 let nextUrl: string | null = null;
 let loading = false;
 let generation = 0;
@@ -35,17 +43,40 @@ interface Counts {
   labels: Record<string, number>;
 }
 
+/** The grid's query: its filter and, unless by name, its order. */
+function gridQuery(): string {
+  const query = new URLSearchParams(filter);
+  if (order !== "key") query.set("order", order);
+  return query.toString();
+}
+
+/** What the editor needs to walk the images as the grid shows them. */
+function editorQuery(id: number): string {
+  const query = new URLSearchParams({ image: String(id) });
+  if (order !== "key") query.set("order", order);
+  if (new URLSearchParams(filter).get("auto_labelled") === "true") query.set("auto_labelled", "true");
+  return query.toString();
+}
+
 function tile(image: ImageItem): HTMLElement {
   const thumb = el("img", { src: image.thumbnail_url, alt: "", loading: "lazy", width: "160", height: "120" });
   const caption = el("span", { class: "tile-name", title: image.key }, image.key);
   const badge = el("span", { class: `badge status-${image.status}` }, image.negative ? "no objects" : image.status);
-  const href = editorUrl ? `${editorUrl}?image=${image.id}` : image.url;
+  const href = editorUrl ? `${editorUrl}?${editorQuery(image.id)}` : image.url;
   const node = el("li", { class: "tile", "data-image-id": String(image.id) });
   if (selection.enabled) {
     const check = el("input", { type: "checkbox", class: "tile-check", "data-image-id": String(image.id), "aria-label": `Select ${image.key}` });
     node.append(el("label", { class: "tile-select" }, check));
   }
-  node.append(el("a", { href }, thumb, caption, badge));
+  const link = el("a", { href }, thumb, caption, badge);
+  if (image.auto_labelled) {
+    link.append(el("span", { class: "badge-auto", title: "Auto-labelled: written by the assist model, not saved by a person since" }, "auto"));
+  }
+  if (order === "uncertain" && image.uncertainty != null) {
+    const figure = image.uncertainty.toFixed(2);
+    link.append(el("span", { class: "tile-uncertainty", title: `The assist model's uncertainty on this image: ${figure}` }, figure));
+  }
+  node.append(link);
   selection.drawn(node, image.id);
   return node;
 }
@@ -70,8 +101,32 @@ function resetGrid(): void {
   generation += 1;
   grid.replaceChildren();
   loading = false;
-  nextUrl = `${apiBase}images/${filter ? `?${filter}` : ""}`;
+  const query = gridQuery();
+  nextUrl = `${apiBase}images/${query ? `?${query}` : ""}`;
+  emptyNote.textContent = order === "uncertain"
+    ? "No predicted images here: predict with the assist model first (Assist model, above)."
+    : "No images here yet.";
   void loadMore();
+}
+
+/** Keep the filter and order in the address, for a reload or a shared link. */
+function showInUrl(): void {
+  const query = gridQuery();
+  window.history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+/** The filter and order a link or a reload asked for; a filter no button offers is dropped. */
+function readUrl(): void {
+  const query = new URLSearchParams(location.search);
+  order = query.get("order") === "uncertain" ? "uncertain" : "key";
+  query.delete("order");
+  const wanted = query.toString();
+  const button = [...root.querySelectorAll<HTMLButtonElement>("#filters button[data-filter]")].find((b) => b.dataset.filter === wanted);
+  // Label buttons are drawn with the counts; until then a label filter is taken on trust.
+  filter = button || /^label=\d+$/.test(wanted) ? wanted : "";
+  for (const b of root.querySelectorAll("#filters button")) b.classList.toggle("active", b === button);
+  if (!filter) root.querySelector('#filters button[data-filter=""]')?.classList.add("active");
+  ($("#grid-order") as HTMLSelectElement).value = order;
 }
 
 async function refreshCounts(): Promise<void> {
@@ -102,6 +157,7 @@ async function refreshCounts(): Promise<void> {
   if (filter.startsWith("label=") && !labels.some((l) => filter === `label=${l.id}`)) {
     filter = ""; // the label filtered on was deleted or merged away
     root.querySelector<HTMLButtonElement>('#filters button[data-filter=""]')?.classList.add("active");
+    showInUrl();
     resetGrid();
   }
 }
@@ -112,6 +168,13 @@ function wireFilters(): void {
     if (!button) return;
     filter = button.dataset.filter ?? "";
     for (const b of root.querySelectorAll("#filters button")) b.classList.toggle("active", b === button);
+    showInUrl();
+    resetGrid();
+  });
+  const orderSelect = $("#grid-order") as HTMLSelectElement;
+  orderSelect.addEventListener("change", () => {
+    order = orderSelect.value;
+    showInUrl();
     resetGrid();
   });
   new IntersectionObserver((entries) => {
@@ -171,6 +234,10 @@ function projectEvent(event: ProjectEvent): void {
   else if (event.event === "images.imported") importedOrSynced();
   else if (event.event === "annotations.changed" || event.event === "image.reviewed") scheduleTile(event.payload.image);
   else if (event.event === "labels.changed") void manager.load().then(scheduleCounts);
+  else if (event.event === "suggestions.changed") {
+    // New predictions move images in the uncertain order (and bring new ones into it).
+    if (order === "uncertain") scheduleGrid();
+  }
   else if (event.event === "job.progress") {
     // A sync or import that ended (even failed: part of it may be committed) brought images and labels.
     const { kind, status } = event.payload;
@@ -197,7 +264,7 @@ const manager = new LabelManager(apiBase, root.dataset.canManageLabels === "true
 });
 
 const selection = new Selection(apiBase, grid, {
-  filter: () => filter,
+  filter: gridQuery,
   confirm: (text, action) => confirmDialog(text, action),
   dataChanged,
 });
@@ -336,12 +403,15 @@ function wireUpload(): void {
 }
 
 async function main(): Promise<void> {
+  readUrl();
   wireFilters();
   wireUpload();
   // The datasets panel saw a job finish without the socket's help (a worker elsewhere).
   document.addEventListener("project:data-changed", importedOrSynced);
   // Events may have been missed while the socket was down: catch up (images, counts, labels) once it is back.
   connectProject(root.dataset.projectId!, projectEvent, importedOrSynced);
+  const assist = document.getElementById("assist-panel");
+  if (assist) new AssistPanel(assist, apiBase, root.dataset.projectId!, root.dataset.projectType!).start();
   await manager.load();
   resetGrid();
   await refreshCounts();

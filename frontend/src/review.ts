@@ -51,7 +51,7 @@ function bindControls(app: ReviewApp): void {
   $("#rv-reject").addEventListener("click", () => app.openReject());
   $("#rv-skip").addEventListener("click", () => app.step(1));
   $("#rv-bulk").addEventListener("click", () => void app.bulkApprove());
-  for (const id of ["#rv-annotator", "#rv-label"]) {
+  for (const id of ["#rv-annotator", "#rv-label", "#rv-auto"]) {
     $(id).addEventListener("change", () => void app.reload().then(() => $("#stage").focus({ preventScroll: true })));
   }
   const commands: Record<string, "in" | "out" | "fit"> = { "zoom-in": "in", "zoom-out": "out", fit: "fit" };

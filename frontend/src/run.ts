@@ -1,7 +1,8 @@
 // One run, live: status badge, progress bar and ETA, learning curves (loss and the validation
 // metric against step), log; cancel. Once finished: per-class AP bars, precision-recall curves
-// and the confusion matrix as a heat map. Reloads once the run ends so the server renders the
-// evaluation, predictions and downloads.
+// and the confusion matrix as a heat map, and — once its model has suggested labels in the
+// project (assist) — how the team took those suggestions. Reloads once the run ends so the server
+// renders the evaluation, predictions and downloads.
 //
 // Charts are Chart.js on canvases (the CSP allows no inline styles or scripts; Chart.js sizes its
 // canvas through the CSSOM, which the CSP permits). Every chart has a caption, and a text summary
@@ -232,6 +233,45 @@ function heatMap() {
   }
 }
 
+// --- Suggestions: is the model saving the team work? ------------------------------------------
+
+interface SuggestionStats {
+  accepted: number;
+  edited: number;
+  rejected: number;
+  pending: number;
+  added: number;
+}
+
+const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
+
+/** "72 % of the suggestions decided were accepted unchanged": the card's one-line reading. */
+function suggestionReading(stats: SuggestionStats, detector: boolean): string {
+  const decided = stats.accepted + stats.edited + stats.rejected;
+  const total = decided + stats.pending;
+  const added = detector && stats.added
+    ? ` People drew ${stats.added} box${stats.added === 1 ? "" : "es"} that no suggestion proposed.`
+    : "";
+  if (!decided) return `None of its ${total} suggestion${total === 1 ? "" : "s"} has been decided yet.${added}`;
+  const edited = stats.edited ? `, ${percent(stats.edited, decided)} after an edit` : "";
+  return `${percent(stats.accepted, decided)} of the ${decided} suggestion${decided === 1 ? "" : "s"} decided were accepted unchanged${edited}; ${percent(stats.rejected, decided)} rejected.${added}`;
+}
+
+/** The Suggestions card, shown once the run has made any. */
+async function showSuggestionStats(card: HTMLElement): Promise<void> {
+  const stats = await api<SuggestionStats>(card.dataset.api!);
+  const total = stats.accepted + stats.edited + stats.rejected + stats.pending;
+  if (!total) return;
+  for (const cell of card.querySelectorAll<HTMLElement>("[data-stat]")) {
+    cell.textContent = String(stats[cell.dataset.stat as keyof SuggestionStats] ?? 0);
+  }
+  for (const cell of card.querySelectorAll<HTMLElement>("[data-share]")) {
+    cell.textContent = percent(stats[cell.dataset.share as keyof SuggestionStats] ?? 0, total);
+  }
+  $("#suggestion-reading", card).textContent = suggestionReading(stats, card.dataset.kind === "detection");
+  card.hidden = false;
+}
+
 // --- Wiring ----------------------------------------------------------------------------------
 
 document.querySelector("#cancel-button")?.addEventListener("click", async (event) => {
@@ -247,6 +287,8 @@ document.querySelector("#cancel-button")?.addEventListener("click", async (event
 });
 
 refresh();
+const statsCard = document.querySelector<HTMLElement>("#suggestion-stats");
+if (statsCard) void showSuggestionStats(statsCard).catch(() => undefined);
 if (ACTIVE.has(root.dataset.status!)) {
   // Each payload is this run, whole or a tick: status always, progress and the newest points when sent.
   followRuns(root.dataset.projectId!, (run) => {

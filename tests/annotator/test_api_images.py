@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import zipfile
@@ -13,6 +14,7 @@ from PIL import Image as PILImage
 
 from annotator.models import Image, ImageStatus
 from annotator.services import tally
+from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from annotator.storage import project_bucket
 from tests.conftest import client_for, make_image_bytes
 from tests.factories import ImageFactory, LabelFactory
@@ -250,4 +252,80 @@ def test_delete_removes_row_and_bytes(personas):
 def test_image_of_another_project_is_not_found(personas):
     foreign = ImageFactory(project=personas.other_project)
     response = client_for(personas.owner).get(f"{images_url(personas.project)}{foreign.pk}/")
+    assert response.status_code == 404
+
+
+def _predicted(project, uncertainties: dict[str, float | None]) -> dict[str, Image]:
+    """Images keyed as given, with the uncertainty the assist model left on each (None: never predicted)."""
+    return {key: ImageFactory(project=project, key=key, uncertainty=u) for key, u in uncertainties.items()}
+
+
+def test_uncertain_order_pages_most_uncertain_first_ties_by_key_without_unpredicted(personas):
+    _predicted(personas.project, {"a.jpg": 0.5, "b.jpg": 0.9, "c.jpg": None, "d.jpg": 0.5, "e.jpg": 0.1, "f.jpg": 0.5})
+    client = client_for(personas.viewer)
+
+    pages = [client.get(images_url(personas.project), {"order": "uncertain", "page_size": 2}).json()]
+    while pages[-1]["next"]:
+        pages.append(client.get(pages[-1]["next"]).json())
+
+    shown = [(i["key"], i["uncertainty"]) for page in pages for i in page["results"]]
+    assert shown == [("b.jpg", 0.9), ("a.jpg", 0.5), ("d.jpg", 0.5), ("f.jpg", 0.5), ("e.jpg", 0.1)]
+    by_key = client.get(images_url(personas.project), {"order": "key"}).json()["results"]
+    assert [i["key"] for i in by_key] == ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "f.jpg"]
+
+
+def test_position_follows_the_uncertain_order(personas):
+    images = _predicted(personas.project, {"a.jpg": 0.5, "b.jpg": 0.9, "c.jpg": None, "d.jpg": 0.5})
+    client = client_for(personas.viewer)
+
+    def position(key: str, **query) -> dict:
+        return client.get(f"{images_url(personas.project)}{images[key].pk}/position/", query).json()
+
+    assert [position(k, order="uncertain")["position"] for k in ("b.jpg", "a.jpg", "d.jpg")] == [1, 2, 3]
+    assert position("c.jpg", order="uncertain") == {"position": None, "total": 3}
+    assert position("c.jpg") == {"position": 3, "total": 4}
+
+
+def test_list_filters_auto_labelled_and_shows_it(personas):
+    auto = ImageFactory(project=personas.project, key="auto.jpg", auto_labelled=True)
+    ImageFactory(project=personas.project, key="person.jpg")
+    client = client_for(personas.viewer)
+
+    only_auto = client.get(images_url(personas.project), {"auto_labelled": "true"}).json()["results"]
+    not_auto = client.get(images_url(personas.project), {"auto_labelled": "false"}).json()["results"]
+
+    assert [(i["id"], i["auto_labelled"], i["uncertainty"]) for i in only_auto] == [(auto.pk, True, None)]
+    assert [i["key"] for i in not_auto] == ["person.jpg"]
+
+
+def test_review_queue_filters_auto_labelled(personas):
+    project = personas.project
+    cat = LabelFactory(project=project, name="cat")
+    data = AnnotationSet([BoxData(cat.pk, 0.1, 0.1, 0.5, 0.5)], [], False)
+    auto = save_annotations(
+        ImageFactory(project=project), data, base_version=0, user=personas.owner, auto_labelled=True
+    )
+    person = save_annotations(ImageFactory(project=project), data, base_version=0, user=personas.annotator)
+    reviewer = client_for(personas.reviewer)
+    queue = f"/api/v1/projects/{project.pk}/review/queue/"
+
+    assert [i["id"] for i in reviewer.get(queue, {"auto_labelled": "true"}).json()["results"]] == [auto.pk]
+    assert [i["id"] for i in reviewer.get(queue, {"auto_labelled": "false"}).json()["results"]] == [person.pk]
+    assert reviewer.get(queue + "summary/", {"auto_labelled": "true"}).json()["count"] == 1
+    assert reviewer.get(queue, {"auto_labelled": "yes"}).json()["error"]["code"] == "invalid_filter"
+
+
+@pytest.mark.parametrize(
+    "query,code",
+    [({"order": "random"}, "invalid_order"), ({"auto_labelled": "1"}, "invalid_filter")],
+)
+def test_unknown_order_or_switch_is_a_clear_400(personas, query, code):
+    response = client_for(personas.viewer).get(images_url(personas.project), query)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_forged_uncertainty_cursor_is_not_found(personas):
+    cursor = base64.b64encode(b"p=nan").decode()
+    response = client_for(personas.viewer).get(images_url(personas.project), {"order": "uncertain", "cursor": cursor})
     assert response.status_code == 404

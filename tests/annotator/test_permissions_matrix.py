@@ -30,6 +30,7 @@ from annotator.models import ExportJob, ImportJob, JobStatus, Role, SyncJob
 from annotator.permissions import role_allows
 from annotator.services import images as image_service
 from annotator.storage import project_bucket
+from assist.models import AutoLabelJob, PredictionJob
 from teams.models import Invitation
 from teams.services.invitations import invite
 from tests.conftest import make_image_bytes
@@ -147,6 +148,10 @@ MAKERS: dict[str, Callable[[dict], Any]] = {
     "filename": lambda world: world["filename"],
     "import_id": lambda world: ImportJob.objects.create(project=world["project"], format="voc").pk,
     "export_id": lambda world: ExportJob.objects.create(project=world["project"], format="coco").pk,
+    "prediction_id": lambda world: PredictionJob.objects.create(project=world["project"], run_id=world["run_id"]).pk,
+    "autolabel_id": lambda world: (
+        AutoLabelJob.objects.create(project=world["project"], run_id=world["run_id"], threshold=0.5).pk
+    ),
 }
 
 

@@ -26,7 +26,7 @@ EDITED = {"ANNOTATOR_HOST": "annotator.example.org", "ANNOTATOR_ADMIN_EMAIL": "a
 # What the `secrets` service generates (docker/make_secrets.py) unless docker/.env sets it.
 GENERATED = {"SECRET_KEY", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD"}
 SECRET_FILES = {"/secrets/secret_key", "/secrets/postgres_password", "/secrets/minio_password"}
-APP_SERVICES = {"migrate", "web", "worker-jobs", "worker-training", "beat", "worker-gpu"}
+APP_SERVICES = {"migrate", "web", "worker-jobs", "worker-training", "worker-predict", "beat", "worker-gpu"}
 K8S = REPO_ROOT / "docker" / "k8s"
 
 
@@ -66,7 +66,7 @@ def test_services_run_the_documented_commands_on_the_right_images() -> None:
     images = {name: services[name]["build"]["target"] for name in APP_SERVICES}
     assert images == {
         "migrate": "web", "web": "web", "worker-jobs": "web", "beat": "web",
-        "worker-training": "worker", "worker-gpu": "worker-gpu",
+        "worker-training": "worker", "worker-predict": "worker", "worker-gpu": "worker-gpu",
     }  # fmt: skip
     assert services["web"]["command"][:2] == ["gunicorn", "config.asgi:application"]
     worker = ["celery", "-A", "config", "worker", "-Q"]
@@ -74,6 +74,9 @@ def test_services_run_the_documented_commands_on_the_right_images() -> None:
     for name in ("worker-training", "worker-gpu"):
         command = services[name]["command"]
         assert command[:6] == [*worker, "training"] and "--max-tasks-per-child" in command
+    # Predictions load TensorFlow too, one job at a time, on a queue of their own.
+    predict = services["worker-predict"]["command"]
+    assert predict[:6] == [*worker, "predict"] and predict[predict.index("--concurrency") + 1] == "1"
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     assert (
         "migrate --noinput" in services["migrate"]["command"][-1]
@@ -86,7 +89,8 @@ def test_services_run_the_documented_commands_on_the_right_images() -> None:
     from annotator.jobs import job_models
 
     routed = {model.queue for model in job_models()} | {r["queue"] for r in settings.CELERY_TASK_ROUTES.values()}
-    consumed = {q for name in ("worker-jobs", "worker-training") for q in services[name]["command"][5].split(",")}
+    workers = ("worker-jobs", "worker-training", "worker-predict")
+    consumed = {q for name in workers for q in services[name]["command"][5].split(",")}
     assert routed == consumed
 
 

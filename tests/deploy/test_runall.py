@@ -1,7 +1,7 @@
 """`manage.py runall` stops its server and workers on SIGTERM as on Ctrl-C: no orphans left running.
 
 SIGTERM is what `docker stop`, systemd and process supervisors send; before, it killed runall
-alone and left the development server and both Celery workers running.
+alone and left the development server and the Celery workers running.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT, _free_port
 
-# runserver's reloader and its server, two Celery workers and their pool processes.
-EXPECTED_PROCESSES = 6
+# runserver's reloader and its server, three Celery workers (training, jobs, predict) and their pool processes.
+EXPECTED_PROCESSES = 8
 
 
 def _descendants(root: int) -> set[int]:

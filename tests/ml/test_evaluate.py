@@ -4,7 +4,14 @@ import io
 import numpy as np
 import pytest
 
-from training.ml.evaluate import ALL_POINTS, COCO_101, classification_report, detection_report, iou_matrix
+from training.ml.evaluate import (
+    ALL_POINTS,
+    COCO_101,
+    best_f1_threshold,
+    classification_report,
+    detection_report,
+    iou_matrix,
+)
 
 LABELS = ("cat", "dog", "bird", "fish")  # fish never appears in the ground truth
 
@@ -132,3 +139,51 @@ def test_classification_report_confusion_matrix():
     assert report.confusion_matrix == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
     assert report.accuracy == pytest.approx(3 / 5)
     assert report.per_class_accuracy == {"a": 0.5, "b": 1.0, "c": 0.0}
+
+
+def _box(x: float, y: float) -> list[float]:
+    return [x, y, x + 0.2, y + 0.2]
+
+
+def test_detection_suggestion_threshold_is_the_best_f1_cut_off_over_all_classes():
+    a, b, c = _box(0.1, 0.1), _box(0.6, 0.6), _box(0.3, 0.3)
+    ground_truth = [(np.array([a, b]), np.array([0, 1])), (np.array([c]), np.array([0]))]
+    detections = [
+        # a (hit), b (hit), a false alarm
+        (np.array([a, b, _box(0.7, 0.1)]), np.array([0, 1, 0]), np.array([0.9, 0.8, 0.7])),
+        # c (hit), c again (a duplicate), c under the wrong class
+        (np.array([c, c, c]), np.array([0, 0, 1]), np.array([0.6, 0.5, 0.4])),
+    ]
+    report = detection_report(ground_truth, detections, ("a", "b"))
+    # Cut-offs 0.9 .. 0.4 give F1 = 2TP / (shown + 3): 2/4, 4/5, 4/6, 6/7, 6/8, 6/9.
+    assert report.suggestion_threshold == pytest.approx({"score": 0.6, "f1": 6 / 7, "precision": 0.75, "recall": 1.0})
+    assert report.to_dict()["suggestion_threshold"] == report.suggestion_threshold
+
+
+def test_detection_suggestion_threshold_is_empty_without_positives_or_detections():
+    nothing = [(np.zeros((0, 4)), np.zeros(0, int))]
+    alarm = [(np.array([_box(0.1, 0.1)]), np.array([0]), np.array([0.9]))]
+    assert detection_report(nothing, alarm, ("a",)).suggestion_threshold == {}
+    found_nothing = [(np.zeros((0, 4)), np.zeros(0, int), np.zeros(0))]
+    one_box = [(np.array([_box(0.1, 0.1)]), np.array([0]))]
+    assert detection_report(one_box, found_nothing, ("a",)).suggestion_threshold == {}
+    assert detection_report([], [], ("a",)).suggestion_threshold == {}
+
+
+def test_best_f1_prefers_the_higher_score_on_a_tie_and_keeps_equal_scores_together():
+    # F1 at 0.9 and at 0.6 are both 2/3: the higher score shows fewer suggestions.
+    tie = best_f1_threshold(np.array([0.9, 0.8, 0.7, 0.6]), np.array([True, False, False, True]), 2)
+    assert tie == pytest.approx({"score": 0.9, "f1": 2 / 3, "precision": 1.0, "recall": 0.5})
+    # A cut-off at 0.7 keeps both 0.7s: F1 2/3, not the 1.0 of keeping only the right one.
+    equal = best_f1_threshold(np.array([0.7, 0.7]), np.array([True, False]), 1)
+    assert equal == pytest.approx({"score": 0.7, "f1": 2 / 3, "precision": 0.5, "recall": 1.0})
+
+
+def test_classification_suggestion_threshold_is_the_best_f1_top_1_cut_off():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.4, 0.6]])
+    truth = [0, 1, 0, 1]  # the 0.7 guess is wrong
+    report = classification_report(truth, probabilities.argmax(-1), ("a", "b"), probabilities)
+    # Cut-offs 0.9 .. 0.6 give F1 = 2 correct / (shown + 4): 2/5, 4/6, 4/7, 6/8.
+    assert report.suggestion_threshold == pytest.approx({"score": 0.6, "f1": 0.75, "precision": 0.75, "recall": 0.75})
+    assert classification_report(truth, probabilities.argmax(-1), ("a", "b")).suggestion_threshold == {}
+    assert classification_report([], [], ("a", "b"), np.zeros((0, 2))).suggestion_threshold == {}

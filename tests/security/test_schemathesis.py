@@ -31,6 +31,7 @@ from annotator.models import ExportJob, ImportJob, Role
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from annotator.services.images import add_images
 from annotator.services.projects import create_label, create_project
+from assist.models import AutoLabelJob, PredictionJob
 from teams.services.invitations import invite
 from tests.factories import UserFactory, member
 from training.models import Run, RunKind
@@ -73,6 +74,7 @@ def seeded(transactional_db) -> dict:
     save_annotations(image, AnnotationSet(boxes=[box], label_ids=[], negative=False), base_version=0, user=owner)
     annotator = member(project, Role.ANNOTATOR)
     invitation = invite(project, owner, ["new@example.com"], Role.ANNOTATOR)[0].invitation
+    run = Run.objects.create(project=project, kind=RunKind.DETECTION, created_by=owner)
     return {
         "token": Token.objects.create(user=owner).key,
         "ids": {
@@ -83,7 +85,9 @@ def seeded(transactional_db) -> dict:
             "invitation_id": invitation.pk,
             "import_id": ImportJob.objects.create(project=project, format="coco", created_by=owner).pk,
             "export_id": ExportJob.objects.create(project=project, format="coco", created_by=owner).pk,
-            "run_id": Run.objects.create(project=project, kind=RunKind.DETECTION, created_by=owner).pk,
+            "run_id": run.pk,
+            "prediction_id": PredictionJob.objects.create(project=project, run=run, created_by=owner).pk,
+            "autolabel_id": AutoLabelJob.objects.create(project=project, run=run, threshold=0.5, created_by=owner).pk,
         },
     }
 

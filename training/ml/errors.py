@@ -23,3 +23,7 @@ class ExportError(MLError):
 
 class ExportVerificationFailed(MLError):
     """An exported model did not load in its runtime or disagreed with the SavedModel."""
+
+
+class ModelUnusable(MLError):
+    """An exported model folder cannot be loaded for prediction (no model, bad metadata)."""

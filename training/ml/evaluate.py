@@ -1,5 +1,13 @@
-"""Held-out evaluation: accuracy and confusion matrix, per-class AP@0.5 and mAP, and
-sample pictures of predictions for the run page."""
+"""Held-out evaluation: accuracy and confusion matrix, per-class AP@0.5 and mAP, the score
+threshold that suggests best (best F1), and sample pictures of predictions for the run page.
+
+``suggestion_threshold`` is what model-assisted labelling shows by default:
+``{"score": t, "f1", "precision", "recall"}`` at the cut-off that maximises F1 over the
+validation split (ties go to the higher score, which shows fewer suggestions), or ``{}``
+without validation images or positives. A detector pools every class's detections, matched as
+for AP (same class, IoU >= 0.5, greedy by score); a classifier suggests its top-1 class when
+that probability is >= t, so precision is correct / shown and recall correct / all images.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +31,8 @@ CURVE_POINTS = 101  # at most this many points per precision-recall curve
 
 # {label: {"precision": [...], "recall": [...]}}; a label without examples here has none.
 PRCurves = dict[str, dict[str, list[float]]]
+# {"score", "f1", "precision", "recall"} (see the module docstring); {} when there is none.
+SuggestionThreshold = dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class ClassificationReport:
     # One-vs-rest from the probabilities (absent when only the predicted labels were given).
     ap_per_class: dict[str, float | None] = field(default_factory=dict)
     pr_curves: PRCurves = field(default_factory=dict)
+    suggestion_threshold: SuggestionThreshold = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,6 +57,7 @@ class DetectionReport:
     iou_threshold: float
     images: int
     pr_curves: PRCurves = field(default_factory=dict)
+    suggestion_threshold: SuggestionThreshold = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,8 +75,10 @@ def classification_report(
     accuracy = float(np.trace(matrix) / max(matrix.sum(), 1))
     ap: dict[str, float | None] = {}
     curves: PRCurves = {}
+    suggestion: SuggestionThreshold = {}
     if probabilities is not None:
         truth = np.asarray(y_true, int)
+        suggestion = classifier_suggestion_threshold(truth, probabilities)
         for c, name in enumerate(labels):
             positives = int((truth == c).sum())
             if not positives:
@@ -75,7 +89,44 @@ def classification_report(
             recall, precision = _recall_precision(hits, positives)
             ap[name] = average_precision(recall, precision)
             curves[name] = pr_curve(recall, precision)
-    return ClassificationReport(accuracy, matrix.tolist(), per_class, ap, curves)
+    return ClassificationReport(accuracy, matrix.tolist(), per_class, ap, curves, suggestion)
+
+
+def best_f1_threshold(scores: np.ndarray, correct: np.ndarray, positives: int) -> SuggestionThreshold:
+    """The score cut-off (keep every suggestion scored >= it) with the highest F1.
+
+    ``correct[i]`` says whether suggestion ``i`` is right and ``positives`` is how many right
+    answers exist; F1 = 2TP / (shown + positives). Every distinct score is a candidate, and on
+    equal F1 the higher score wins. ``{}`` without suggestions or positives.
+    """
+    scores, correct = np.asarray(scores, float).reshape(-1), np.asarray(correct, bool).reshape(-1)
+    if not len(scores) or positives <= 0:
+        return {}
+    order = np.argsort(-scores, kind="mergesort")
+    scores, tp = scores[order], np.cumsum(correct[order])
+    shown = np.arange(1, len(scores) + 1)
+    # A cut-off keeps all suggestions of equal score, so only the last of each run of ties counts.
+    last_of_score = np.append(scores[1:] != scores[:-1], True)
+    f1 = np.where(last_of_score, 2 * tp / (shown + positives), -1.0)
+    best = int(np.argmax(f1))  # the first maximum in descending score order: the higher score
+    return {
+        "score": float(scores[best]),
+        "f1": float(f1[best]),
+        "precision": float(tp[best] / shown[best]),
+        "recall": float(tp[best] / positives),
+    }
+
+
+def classifier_suggestion_threshold(
+    y_true: Sequence[int] | np.ndarray, probabilities: np.ndarray
+) -> SuggestionThreshold:
+    """Best-F1 threshold for suggesting the top-1 class (every image has one right answer)."""
+    probabilities = np.asarray(probabilities, float)
+    if not probabilities.size:
+        return {}
+    top = probabilities.argmax(-1)
+    correct = top == np.asarray(y_true, int)
+    return best_f1_threshold(probabilities.max(-1), correct, len(top))
 
 
 def _recall_precision(hits: np.ndarray, positives: int) -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +196,7 @@ def detection_report(
     ``detections[i] = (boxes [M, 4], classes [M], scores [M])``, boxes as x, y, x2, y2."""
     ap: dict[str, float | None] = {}
     curves: PRCurves = {}
+    pooled_hits, pooled_scores, pooled_positives = [], [], 0
     for c, name in enumerate(labels):
         hits, all_scores, positives = [], [], 0
         for (gt_boxes, gt_cls), (boxes, cls, scores) in zip(ground_truth, detections, strict=True):
@@ -154,6 +206,9 @@ def detection_report(
             positives += len(gt)
             hits.append(_match_image(gt, det, sc, iou_threshold))
             all_scores.append(sc)
+        pooled_hits += hits
+        pooled_scores += all_scores
+        pooled_positives += positives
         if positives == 0:
             ap[name] = None
             continue
@@ -164,7 +219,13 @@ def detection_report(
         ap[name] = average_precision(recall, precision, interpolation) if len(tp) else 0.0
         curves[name] = pr_curve(recall, precision)
     scored = [v for v in ap.values() if v is not None]
-    return DetectionReport(float(np.mean(scored)) if scored else 0.0, ap, iou_threshold, len(ground_truth), curves)
+    suggestion = (
+        best_f1_threshold(np.concatenate(pooled_scores), np.concatenate(pooled_hits), pooled_positives)
+        if pooled_scores
+        else {}
+    )
+    mean_ap = float(np.mean(scored)) if scored else 0.0
+    return DetectionReport(mean_ap, ap, iou_threshold, len(ground_truth), curves, suggestion)
 
 
 def detections(outputs: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,12 +15,13 @@ import { PointerInput } from "./input";
 import { Labels } from "./labels";
 import { Live } from "./live";
 import { Queue } from "./queue";
-import { type Draft, type Renderer, type Scene, stageRenderer } from "./render";
+import { type Draft, type Renderer, type Scene, type SuggestedBox, stageRenderer } from "./render";
 import { ReviewNote } from "./review";
 import { relogin } from "./session";
 import { Store } from "./store";
 import { Filters, Strip } from "./strip";
 import { Saver } from "./saver";
+import { Suggestions } from "./suggestions";
 import type { Box, Config, Doc, Op } from "./types";
 import { avatar, personColour, showSync, toast } from "./ui";
 import { View } from "./view";
@@ -46,6 +47,7 @@ export class Editor {
   readonly input: PointerInput;
   readonly review: ReviewNote;
   readonly boxList: BoxList;
+  readonly suggestions: Suggestions;
   current: ImageItem | null = null;
   doc: Doc | null = null;
   spaceHeld = false;
@@ -96,6 +98,9 @@ export class Editor {
       colour: (label) => this.labels.byId.get(label)?.color || "#888888",
     });
     this.store.onServer = (id) => this.strip.drawBoxesSoon(id);
+    // The project page links here with `?order=uncertain` to label what the model is least sure of first.
+    if (new URLSearchParams(location.search).get("order") === "uncertain") this.strip.order = "uncertain";
+    $("#strip-order").hidden = this.strip.order === "key";
     this.view.onScale = (scale) => {
       const text = `${Math.round(scale * 100)}%`;
       const node = $("#zoom-level");
@@ -111,7 +116,10 @@ export class Editor {
         edit: (ops) => this.edit(ops),
         previousDoc: () => this.previousDoc(),
         redraw: (layers) => this.renderer.invalidate(...layers),
-        selectionChanged: () => this.boxList.selectionChanged(),
+        selectionChanged: () => {
+        if (this.boxes.hasSelection()) this.suggestions.select(null);
+        this.boxList.selectionChanged();
+      },
         draft: (boxes) => this.current && cfg.canAnnotate && this.live.draft(this.current.id, boxes),
         spacePan: () => this.spaceHeld && (this.spaceUsed = true),
         notify: toast,
@@ -127,7 +135,22 @@ export class Editor {
       deleteSelected: () => this.boxes.deleteSelected(),
       done: () => this.focusWork(),
     });
-    this.input = new PointerInput(stage, this.view, this.boxes);
+    this.suggestions = new Suggestions(
+      cfg.api,
+      `annotator:suggestion-threshold:v1:${cfg.projectId}`,
+      $("#suggestions-panel"),
+      {
+        doc: () => this.doc,
+        canEdit: () => cfg.canAnnotate && this.doc !== null,
+        edit: (ops) => this.edit(ops),
+        changed: () => this.suggestionsChanged(),
+        notify: toast,
+      },
+    );
+    this.input = new PointerInput(stage, this.view, this.boxes, {
+      at: (nx, ny) => this.suggestions.at(nx, ny),
+      click: (id) => this.clickSuggestion(id),
+    });
     if (classification) {
       this.classifier = new Classifier(
         {
@@ -186,8 +209,10 @@ export class Editor {
     this.boxes.reset();
     this.strip.setCurrent(item.id);
     $("#image-name").textContent = item.key;
-    window.history.replaceState(null, "", `?image=${item.id}`);
+    const order = this.strip.order === "key" ? "" : `&order=${this.strip.order}`;
+    window.history.replaceState(null, "", `?image=${item.id}${order}`);
     this.live.setImage(item.id);
+    void this.suggestions.load(item.id);
     this.showPeople();
     void this.review.load(item.id, item.version);
     // A cached state is trusted while the websocket would have told us about changes.
@@ -265,6 +290,7 @@ export class Editor {
     $("#editor").classList.remove("single");
     $("#class-grid").hidden = false;
     if (this.current) this.strip.setCurrent(this.current.id);
+    this.suggestionsChanged();
     $("#class-grid").focus();
   }
 
@@ -295,7 +321,53 @@ export class Editor {
       cursor: this.boxes.cursor,
       crosshair: this.cfg.canAnnotate && !this.classifier && !this.spaceHeld,
       drafts,
+      suggestions: this.suggestedBoxes(),
     };
+  }
+
+  // --- the model's suggestions ------------------------------------------------------------
+
+  private suggestedBoxes(): SuggestedBox[] {
+    if (this.classifier || !this.doc) return [];
+    const selected = this.suggestions.selected;
+    return this.suggestions.shown().flatMap((s) =>
+      s.box ? [{ box: { id: s.uid, label: s.label, ...s.box }, score: s.score, selected: s.id === selected }] : [],
+    );
+  }
+
+  private suggestionsChanged(): void {
+    this.renderer.invalidate("boxes");
+    if (!this.classifier) return;
+    const top = this.classifier.single ? this.suggestions.topClass() : null;
+    const suggested = top && { label: top.label, score: top.score };
+    if (suggested?.label === this.labels.suggested?.label && suggested?.score === this.labels.suggested?.score) return;
+    this.labels.suggested = suggested;
+    this.labels.render();
+  }
+
+  /** Clicking a suggestion accepts it; a viewer's click only selects it. */
+  private clickSuggestion(id: number): void {
+    this.boxes.select(null);
+    const suggestion = this.suggestions.shown().find((s) => s.id === id);
+    if (suggestion && this.cfg.canAnnotate) this.suggestions.accept([suggestion]);
+    else this.suggestions.select(id);
+  }
+
+  /** Tab / Shift+Tab: the image's boxes, then the shown suggestions, round and round. */
+  selectNext(step: 1 | -1): void {
+    const boxes = (this.doc?.boxes ?? []).map((b) => b.id);
+    const ring: (string | number)[] = [...boxes, ...this.suggestions.shown().filter((s) => s.box).map((s) => s.id)];
+    if (!ring.length) return;
+    const chosen = this.suggestions.selected ?? boxes.find((id) => this.boxes.selected().has(id));
+    const at = chosen === undefined ? -1 : ring.indexOf(chosen);
+    const next = ring[at < 0 ? (step > 0 ? 0 : ring.length - 1) : (at + step + ring.length) % ring.length];
+    if (typeof next === "number") {
+      this.boxes.select(null);
+      this.suggestions.select(next);
+    } else {
+      this.suggestions.select(null);
+      this.boxes.select(next);
+    }
   }
 
   // --- editing --------------------------------------------------------------------------
@@ -382,6 +454,7 @@ export class Editor {
     if (this.doc) void this.labels.ensure([...this.doc.labels, ...this.doc.boxes.map((b: Box) => b.label)]).then(() => this.renderer.invalidate("boxes"));
     this.renderer.invalidate("image", "boxes", "overlay");
     this.boxList.changed();
+    this.suggestions.paint();
   }
 
   private async remoteEvent(event: ProjectEvent): Promise<void> {
@@ -409,6 +482,8 @@ export class Editor {
       this.boxList.changed();
       if (event.payload.images > LABEL_EVENT_IMAGES && this.current) await this.revalidate(this.current.id);
       this.scheduleCounts();
+    } else if (event.event === "suggestions.changed") {
+      if (this.current && event.payload.images.includes(this.current.id)) await this.suggestions.reload();
     } else if (event.event === "membership.changed" && event.payload.user === this.cfg.userId) {
       toast(`Your role in this project is now ${event.payload.role}. Reload the page to apply it.`, "warn");
     }
@@ -417,6 +492,7 @@ export class Editor {
   private async resync(): Promise<void> {
     await this.labels.load();
     if (this.current) await this.revalidate(this.current.id);
+    void this.suggestions.reload();
     this.scheduleCounts();
     void this.saver.flushAll();
   }
@@ -445,7 +521,7 @@ export class Editor {
       return;
     }
     const mine = ++this.positionRequests;
-    const filter = new URLSearchParams(this.strip.filter);
+    const filter = this.strip.query();
     let answer: { position: number | null; total: number };
     try {
       answer = await api(`${this.cfg.api}images/${item.id}/position/?${filter}`);

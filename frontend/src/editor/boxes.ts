@@ -148,14 +148,6 @@ export class BoxTools implements PointerHost {
     return this.chosen.size > 0;
   }
 
-  selectNext(step: 1 | -1): void {
-    const boxes = this.host.doc()?.boxes ?? [];
-    if (!boxes.length) return;
-    const at = boxes.findIndex((b) => this.chosen.has(b.id));
-    const next = boxes[(at + step + boxes.length) % boxes.length];
-    this.select(next.id);
-  }
-
   copy(): void {
     const boxes = this.selectedBoxes();
     this.clipboard = (boxes.length ? boxes : (this.host.doc()?.boxes ?? [])).map((b) => ({ ...b }));

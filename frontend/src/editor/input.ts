@@ -26,9 +26,17 @@ export interface PointerHost {
   noLabel(): void;
 }
 
+/** The model's suggestions under the pointer (editor/suggestions.ts). */
+export interface SuggestionPointer {
+  at(nx: number, ny: number): { id: number } | null;
+  /** A click (not a drag) on a suggestion: accept it, or only select it for a viewer. */
+  click(id: number): void;
+}
+
 type Gesture =
   | { kind: "pan"; x: number; y: number }
-  | { kind: "draw"; from: [number, number]; box: Box | null }
+  // A drag that starts on a suggestion draws a box; a click there (no box drawn) accepts it.
+  | { kind: "draw"; from: [number, number]; box: Box | null; suggestion: number | null }
   | { kind: "move"; start: [number, number]; origin: Box; box: Box }
   | { kind: "resize"; handle: Handle; origin: Box; box: Box };
 
@@ -41,6 +49,7 @@ export class PointerInput {
     private stage: HTMLElement,
     private view: View,
     private host: PointerHost,
+    private suggestions: SuggestionPointer | null = null,
   ) {
     this.rect = stage.getBoundingClientRect();
     stage.addEventListener("pointerdown", (e) => this.down(e));
@@ -124,16 +133,22 @@ export class PointerInput {
       return;
     }
     this.host.select(null);
+    const suggested = this.suggestions?.at(nx, ny)?.id ?? null;
     if (!this.host.canEdit()) {
+      if (suggested !== null) this.suggestions!.click(suggested);
       this.gesture = { kind: "pan", x: sx, y: sy };
       return;
     }
     if (this.host.activeLabel() === null) {
+      if (suggested !== null) {
+        this.suggestions!.click(suggested);
+        return;
+      }
       this.host.noLabel();
       return;
     }
     const c = (v: number) => Math.min(1, Math.max(0, v));
-    this.gesture = { kind: "draw", from: [c(nx), c(ny)], box: null };
+    this.gesture = { kind: "draw", from: [c(nx), c(ny)], box: null, suggestion: suggested };
   }
 
   private move(e: PointerEvent): void {
@@ -143,7 +158,8 @@ export class PointerInput {
       const [nx, ny] = this.view.toNorm(sx, sy);
       const grip = this.host.canEdit() ? this.selectedHandle(sx, sy) : null;
       const hit = grip ? grip.box : this.boxAt(nx, ny);
-      this.stage.dataset.cursor = grip ? `resize-${grip.handle}` : hit ? "move" : "draw";
+      const suggested = !hit && this.suggestions?.at(nx, ny);
+      this.stage.dataset.cursor = grip ? `resize-${grip.handle}` : hit ? "move" : suggested ? "suggestion" : "draw";
       this.host.setHover(hit?.id ?? null, [sx, sy]);
       return;
     }
@@ -191,9 +207,12 @@ export class PointerInput {
     this.host.setWorking(null);
     this.host.draft([]);
     const box = g.box;
+    if (g.kind === "draw" && g.suggestion !== null && !this.bigEnough(box)) {
+      this.suggestions!.click(g.suggestion);
+      return;
+    }
     if (!box) return;
-    const [px, py] = this.view.pixel();
-    const big = (box.x2 - box.x) / px >= MIN_BOX_PX && (box.y2 - box.y) / py >= MIN_BOX_PX;
+    const big = this.bigEnough(box);
     if (g.kind === "draw") {
       if (!big) return;
       this.host.commit([{ t: "add", box }]);
@@ -203,6 +222,12 @@ export class PointerInput {
     const o = g.origin;
     const moved = box.x !== o.x || box.y !== o.y || box.x2 !== o.x2 || box.y2 !== o.y2;
     if (moved && big) this.host.commit([{ t: "upd", box }]);
+  }
+
+  private bigEnough(box: Box | null): boolean {
+    if (!box) return false;
+    const [px, py] = this.view.pixel();
+    return (box.x2 - box.x) / px >= MIN_BOX_PX && (box.y2 - box.y) / py >= MIN_BOX_PX;
   }
 
   private wheel(e: WheelEvent): void {

@@ -22,6 +22,19 @@ function common(editor: Editor, e: KeyboardEvent): boolean {
   return true;
 }
 
+/** The model's suggestions (editor/suggestions.ts): Enter accepts every shown one, A the selected
+ *  (else the most confident) one; X rejects that one, Shift+X every shown one. */
+function suggestionKeys(editor: Editor, e: KeyboardEvent): boolean {
+  const suggestions = editor.suggestions;
+  if (e.ctrlKey || e.metaKey || e.altKey || !suggestions.any()) return false;
+  const key = e.key.toLowerCase();
+  if (e.key === "Enter") suggestions.acceptShown();
+  else if (key === "a" && !e.shiftKey) suggestions.acceptOne();
+  else if (key === "x") void (e.shiftKey ? suggestions.rejectShown() : suggestions.rejectOne());
+  else return false;
+  return true;
+}
+
 function zoom(editor: Editor, e: KeyboardEvent): boolean {
   if (e.ctrlKey || e.metaKey) return false;
   if (e.key === "+" || e.key === "=") editor.view.zoomAt(1.25);
@@ -48,12 +61,15 @@ function boxKeys(editor: Editor, e: KeyboardEvent): boolean {
   else if (e.key in nudges && tools.hasSelection()) tools.nudge(...nudges[e.key]);
   else if (e.key === "ArrowRight" || e.key === "ArrowLeft") void editor.step(e.key === "ArrowRight" ? 1 : -1);
   else if (e.key === "Delete" || e.key === "Backspace") tools.deleteSelected();
-  else if (e.key === "Tab") tools.selectNext(e.shiftKey ? -1 : 1);
+  else if (e.key === "Tab") editor.selectNext(e.shiftKey ? -1 : 1);
   else if (e.key === "Enter" && tools.hasSelection()) editor.labels.focus();
   else if (e.key === "Escape") {
     if (editor.input.busy()) editor.input.cancel();
-    else tools.select(null);
-  } else return common(editor, e) || zoom(editor, e);
+    else {
+      tools.select(null);
+      editor.suggestions.select(null);
+    }
+  } else return suggestionKeys(editor, e) || common(editor, e) || zoom(editor, e);
   return true;
 }
 
@@ -63,7 +79,7 @@ function gridKeys(editor: Editor, e: KeyboardEvent): boolean {
   if (classifier.single) {
     if (e.key === "Escape") editor.showGrid();
     else if (e.key === "ArrowRight" || e.key === "ArrowLeft") void editor.step(e.key === "ArrowRight" ? 1 : -1);
-    else return common(editor, e) || zoom(editor, e);
+    else return suggestionKeys(editor, e) || common(editor, e) || zoom(editor, e);
     return true;
   }
   const columns = editor.strip.columns();

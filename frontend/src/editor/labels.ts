@@ -17,6 +17,8 @@ export class Labels {
   all: Label[] = [];
   byId = new Map<number, Label>();
   active: number | null = null;
+  /** The model's suggested class for the shown image, marked with its probability (classification). */
+  suggested: { label: number; score: number } | null = null;
   private highlighted = 0;
   private reloading: Promise<void> | null = null;
 
@@ -89,6 +91,11 @@ export class Labels {
         swatch,
         el("span", { class: "ed-label-name" }, label.name),
       );
+      if (this.suggested?.label === label.id) {
+        const title = "The model's suggestion: Enter accepts it, X rejects it";
+        row.append(el("span", { class: "ed-suggested", title }, this.suggested.score.toFixed(2)));
+        row.classList.add("suggested");
+      }
       row.classList.toggle("active", label.id === this.active);
       row.classList.toggle("highlighted", this.query() !== "" && i === this.highlighted);
       row.setAttribute("aria-selected", String(label.id === this.active));

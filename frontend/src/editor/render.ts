@@ -26,6 +26,13 @@ export interface Draft {
   name: string;
 }
 
+/** A model's pending suggestion, drawn dashed with "label 0.87" (editor/suggestions.ts). */
+export interface SuggestedBox {
+  box: Box;
+  score: number;
+  selected: boolean;
+}
+
 export interface Scene {
   /** The image whose pixels and annotations are both loaded, else null. */
   imageId: number | null;
@@ -39,6 +46,8 @@ export interface Scene {
   cursor: [number, number] | null;
   crosshair: boolean;
   drafts: Draft[];
+  /** Only the labelling editor shows suggestions. */
+  suggestions?: SuggestedBox[];
 }
 
 type Layer = "image" | "boxes" | "overlay";
@@ -148,6 +157,8 @@ export class Renderer {
     ctx.lineWidth = 2;
     ctx.font = "12px system-ui, sans-serif";
     ctx.textBaseline = "top";
+    // Under the person's boxes: what people drew always reads on top of what the model proposes.
+    for (const { box, score, selected } of scene.suggestions ?? []) this.drawSuggestion(ctx, scene, box, score, selected);
     for (const box of scene.doc.boxes) {
       if (box.id === skip) continue;
       this.drawBox(ctx, scene, box, scene.selected.has(box.id));
@@ -170,6 +181,23 @@ export class Renderer {
     }
     const name = scene.labels.get(box.label)?.name;
     if (name && w > 24) this.drawTag(ctx, name, colour, x, y, w);
+  }
+
+  private drawSuggestion(ctx: CanvasRenderingContext2D, scene: Scene, box: Box, score: number, selected: boolean): void {
+    const colour = this.colour(scene, box.label);
+    const [x, y, w, h] = this.rect(box);
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = selected ? 3 : 2;
+    ctx.setLineDash([6, 4]);
+    ctx.strokeRect(x, y, w, h);
+    if (selected) {
+      ctx.globalAlpha = 0.12;
+      ctx.fillStyle = colour;
+      ctx.fillRect(x, y, w, h);
+      ctx.globalAlpha = 1;
+    }
+    const name = scene.labels.get(box.label)?.name ?? "";
+    this.drawTag(ctx, `${name} ${score.toFixed(2)}`, colour, x, y, w);
   }
 
   private drawTag(ctx: CanvasRenderingContext2D, text: string, colour: string, x: number, y: number, maxW: number): void {

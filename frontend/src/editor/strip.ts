@@ -39,9 +39,14 @@ export interface StripHost {
   colour(label: number): string;
 }
 
+/** The strip's order: by name, or the assist model's least sure images first (`?order=uncertain`,
+ *  which lists only the images it predicted). */
+export type Order = "key" | "uncertain";
+
 export class Strip {
   items: ImageItem[] = [];
   filter = "";
+  order: Order = "key";
   private before: string | null = null;
   private after: string | null = null;
   private loading: Promise<void> | null = null;
@@ -77,8 +82,21 @@ export class Strip {
     observer.observe(this.endSentinel);
   }
 
-  private url(extra: Record<string, string> = {}): string {
+  /** The filter and order, as the image list and the position endpoint read them. */
+  query(): URLSearchParams {
     const query = new URLSearchParams(this.filter);
+    if (this.order !== "key") query.set("order", this.order);
+    return query;
+  }
+
+  /** Where `item` sits in the order, as a cursor position; null when it has no place there. */
+  private position(item: ImageItem): string | null {
+    if (this.order === "key") return item.key;
+    return item.uncertainty === null || item.uncertainty === undefined ? null : String(item.uncertainty);
+  }
+
+  private url(extra: Record<string, string> = {}): string {
+    const query = this.query();
     query.set("page_size", String(PAGE));
     for (const [k, v] of Object.entries(extra)) query.set(k, v);
     return `${this.apiBase}images/?${query}`;
@@ -87,9 +105,10 @@ export class Strip {
   /** Fill the list around `item` (or from the start), under the current filter. */
   async anchor(item: ImageItem | null): Promise<void> {
     const mine = ++this.generation;
+    const at = item && this.position(item);
     const [back, forth] = await Promise.all([
-      item ? api<Page<ImageItem>>(this.url({ cursor: cursorAt(item.key, true) })) : null,
-      api<Page<ImageItem>>(item ? this.url({ cursor: cursorAt(item.key, false) }) : this.url()),
+      at !== null ? api<Page<ImageItem>>(this.url({ cursor: cursorAt(at, true) })) : null,
+      api<Page<ImageItem>>(at !== null ? this.url({ cursor: cursorAt(at, false) }) : this.url()),
     ]);
     if (mine !== this.generation) return;
     this.items = [...(back?.results ?? []), ...(item ? [item] : []), ...forth.results];
@@ -149,12 +168,14 @@ export class Strip {
     return null;
   }
 
-  /** The next image after `from` (by key, wrapping round) that needs labelling: never labelled, or rejected
-   *  in review (the annotator's queue). */
+  /** The next image after `from` (in the strip's order, wrapping round) that needs labelling: never labelled,
+   *  or rejected in review (the annotator's queue). */
   async nextUnlabelled(from: ImageItem | null): Promise<ImageItem | null> {
+    const order: Record<string, string> = this.order === "key" ? {} : { order: this.order };
     const query = (extra: Record<string, string>) =>
-      `${this.apiBase}images/?${new URLSearchParams({ status: "unlabelled,rejected", page_size: "10", ...extra })}`;
-    const pages = [from ? query({ cursor: cursorAt(from.key, false) }) : null, query({})];
+      `${this.apiBase}images/?${new URLSearchParams({ status: "unlabelled,rejected", page_size: "10", ...order, ...extra })}`;
+    const at = from && this.position(from);
+    const pages = [at !== null ? query({ cursor: cursorAt(at, false) }) : null, query({})];
     for (const url of pages) {
       if (!url) continue;
       const page = await api<Page<ImageItem>>(url);

@@ -67,6 +67,10 @@ export interface ImageItem {
   negative: boolean;
   labels: number[];
   box_count: number;
+  /** Written by bulk auto-label and not yet saved by a person (issue #12). */
+  auto_labelled?: boolean;
+  /** The assist model's uncertainty about the image, null until it predicted it. */
+  uncertainty?: number | null;
   url: string;
   thumbnail_url: string;
 }

@@ -5,12 +5,13 @@
 // event names of ProjectEvent's members below, one member per line). Each payload is what the server's
 // `broadcast(...)` sends after the change is committed; see docs/editor.md, "The project websocket".
 //
-// Background jobs (bucket syncs, dataset imports and exports, training runs) share one event,
+// Background jobs (bucket syncs, dataset imports and exports, training runs, predictions and
+// auto-labels) share one event,
 // `job.progress`, whose payload is a possibly partial copy of the job: always its kind, id and
 // status, and otherwise the fields its REST API returns. Clients merge it into their copy of the
 // job with the same (kind, id) (`mergeJob`); an id they do not hold yet is a new job.
 
-export type JobKind = "sync" | "import" | "export" | "run";
+export type JobKind = "sync" | "import" | "export" | "run" | "predict" | "autolabel";
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 export type Role = "owner" | "admin" | "annotator" | "reviewer" | "viewer";
 export type ImageStatus = "unlabelled" | "labelled" | "approved" | "rejected";
@@ -125,12 +126,50 @@ export interface RunTick {
   eval_point: CurvePoint | null;
 }
 
+/** GET …/predictions/{id}/ (PredictionJobSerializer): the assist model over a set of images. */
+export interface PredictionJob extends JobTimes {
+  kind: "predict";
+  id: number;
+  status: JobStatus;
+  project: number;
+  run: number;
+  scope: "unlabelled" | "unpredicted" | "all" | "filter" | "images";
+  filters: Record<string, unknown>;
+  auto: boolean;
+  images_total: number;
+  images_done: number;
+  images_failed: number;
+  suggestions_created: number;
+  runtime: string;
+  images_per_second: number | null;
+  dropped_labels: string[];
+  created_by: number | null;
+}
+
+/** GET …/auto-label/{id}/ (AutoLabelJobSerializer): suggestions written onto never-annotated images. */
+export interface AutoLabelJob extends JobTimes {
+  kind: "autolabel";
+  id: number;
+  status: JobStatus;
+  project: number;
+  run: number;
+  threshold: number;
+  images_total: number;
+  images_done: number;
+  images_labelled: number;
+  boxes_created: number;
+  per_label: Record<string, number>;
+  created_by: number | null;
+}
+
 /** A job.progress payload: the kind, id and status, and any of that kind's fields. */
 export type JobPayload =
   | (JobKey & { kind: "sync" } & Partial<SyncJob>)
   | (JobKey & { kind: "import" } & Partial<ImportJob>)
   | (JobKey & { kind: "export" } & Partial<ExportJob>)
-  | (JobKey & { kind: "run" } & Partial<RunJob> & Partial<RunTick>);
+  | (JobKey & { kind: "run" } & Partial<RunJob> & Partial<RunTick>)
+  | (JobKey & { kind: "predict" } & Partial<PredictionJob>)
+  | (JobKey & { kind: "autolabel" } & Partial<AutoLabelJob>);
 
 export interface LabelItem {
   id: number;
@@ -148,6 +187,7 @@ export type ProjectEvent =
   | { event: "labels.changed"; payload: { labels: LabelItem[]; images: number } }
   | { event: "membership.changed"; payload: { user: number; role: Role } }
   | { event: "membership.removed"; payload: { user: number } }
+  | { event: "suggestions.changed"; payload: { run: number; images: number[] } }
   | { event: "job.progress"; payload: JobPayload };
 
 export type EventName = ProjectEvent["event"];
@@ -163,6 +203,7 @@ const NAMES: Record<EventName, true> = {
   "labels.changed": true,
   "membership.changed": true,
   "membership.removed": true,
+  "suggestions.changed": true,
   "job.progress": true,
 };
 

@@ -94,6 +94,9 @@ export class ReviewApp {
     this.labels = new Map(labels.map((l) => [l.id, l]));
     const labelSelect = $("#rv-label") as HTMLSelectElement;
     labelSelect.append(...labels.map((l) => el("option", { value: String(l.id) }, l.name)));
+    // The project page's Assist panel links here with ?auto_labelled=true after a bulk auto-label.
+    const auto = new URLSearchParams(location.search).get("auto_labelled");
+    if (auto === "true" || auto === "false") ($("#rv-auto") as HTMLSelectElement).value = auto;
     await this.reload(first);
   }
 
@@ -102,6 +105,7 @@ export class ReviewApp {
     this.queue.filter = {
       annotator: ($("#rv-annotator") as HTMLSelectElement).value,
       label: ($("#rv-label") as HTMLSelectElement).value,
+      auto_labelled: ($("#rv-auto") as HTMLSelectElement).value,
     };
     const summary = await this.queue.reload(first);
     this.fillAnnotators(summary.annotators);
@@ -362,6 +366,8 @@ export class ReviewApp {
     const label = $("#rv-label") as HTMLSelectElement;
     if (annotator.value) parts.push(`labelled by ${annotator.selectedOptions[0].text.replace(/ \(\d+\)$/, "")}`);
     if (label.value) parts.push(`with “${label.selectedOptions[0].text}”`);
+    const auto = ($("#rv-auto") as HTMLSelectElement).value;
+    if (auto) parts.push(auto === "true" ? "written by auto-label" : "labelled by people");
     return parts.length ? parts.join(" ") : "waiting for review";
   }
 

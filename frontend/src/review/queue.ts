@@ -20,6 +20,8 @@ export interface Summary {
 export interface QueueFilter {
   annotator: string;
   label: string;
+  /** "true": only images a bulk auto-label wrote (nobody saved since); "false": only people's work. */
+  auto_labelled: string;
 }
 
 const PAGE = 50;
@@ -27,7 +29,7 @@ const PAGE = 50;
 export class ReviewQueue {
   items: QueueItem[] = [];
   total = 0;
-  filter: QueueFilter = { annotator: "", label: "" };
+  filter: QueueFilter = { annotator: "", label: "", auto_labelled: "" };
   private next: string | null = null;
   private generation = 0;
 
@@ -37,6 +39,7 @@ export class ReviewQueue {
     const query = new URLSearchParams(extra);
     if (this.filter.annotator) query.set("annotator", this.filter.annotator);
     if (this.filter.label) query.set("label", this.filter.label);
+    if (this.filter.auto_labelled) query.set("auto_labelled", this.filter.auto_labelled);
     return query.toString();
   }
 

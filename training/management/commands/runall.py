@@ -1,10 +1,11 @@
 """`manage.py runall [ADDRPORT]`: the web server and the Celery workers, started and stopped together.
 
 This is what `make run` uses on a laptop: one worker consumes the `training` queue on the
-embedded broker, another the `jobs` queue (dataset imports and exports), and this process
-reaps jobs of every kind whose worker died (annotator.jobs.reap). Production runs the web
-server, `celery -A config worker -Q training`, `celery -A config worker -Q jobs` and
-`celery -A config beat` separately.
+embedded broker, another the `jobs` queue (dataset imports and exports, bulk auto-labels), a third
+the `predict` queue (the assist model's prediction jobs, docs/assist.md), and this process reaps
+jobs of every kind whose worker died (annotator.jobs.reap). Production runs the web server,
+`celery -A config worker -Q training`, `-Q jobs,storage`, `-Q predict` and `celery -A config beat`
+separately (docker/compose.yaml).
 
 Ctrl-C and SIGTERM (what `docker stop`, systemd and a supervisor send) stop the same way: each
 child runs in a process group of its own, and every group is sent SIGTERM, then SIGKILL after
@@ -53,8 +54,20 @@ def jobs_worker_command() -> list[str]:
     ]  # fmt: skip
 
 
+def predict_worker_command() -> list[str]:
+    """Prediction jobs (docs/assist.md), apart from training so suggestions never wait for a run to end.
+
+    One at a time: each holds a model in memory. The pool process is kept between jobs (unlike
+    training's), so the ML runtime is imported once and auto-suggest's small jobs start at once.
+    """
+    return [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "predict",
+        "--concurrency", "1", "--hostname", "predict@%h", "--loglevel", "INFO",
+    ]  # fmt: skip
+
+
 class Command(BaseCommand):
-    help = "Run the development web server and the Celery workers (training, jobs); Ctrl-C stops them all."
+    help = "Run the development web server and the Celery workers (training, jobs, predict); Ctrl-C stops them all."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -66,6 +79,7 @@ class Command(BaseCommand):
         try:
             children.append(_start(worker_command()))
             children.append(_start(jobs_worker_command()))
+            children.append(_start(predict_worker_command()))
             threading.Thread(target=self._reap, args=(stop,), daemon=True).start()
             server = _start([sys.executable, "manage.py", "runserver", options["addrport"]])
             children.append(server)
