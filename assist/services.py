@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from datetime import timedelta
 from typing import Any, Final
 
 from django.db import transaction
@@ -299,6 +300,11 @@ def cancel_prediction(job: PredictionJob) -> PredictionJob:
     return job
 
 
+# A queued auto prediction this old no longer holds arrivals back: its message may have been lost
+# (a broker restart), and a second job that finds nothing left to predict costs little.
+AUTO_QUEUED_PATIENCE: Final = timedelta(minutes=10)
+
+
 def suggest_arrivals(project_id: int, image_ids: list[int]) -> None:
     """With auto-suggest on, queue one auto prediction of the unpredicted images (images_added).
 
@@ -314,7 +320,10 @@ def suggest_arrivals(project_id: int, image_ids: list[int]) -> None:
             run = assist_run(project)
             if run is None or not run.artifacts.filter(name__in=MODEL_ARTIFACTS).exists():
                 return
-            queued = PredictionJob.objects.filter(project_id=project_id, auto=True, status=JobStatus.QUEUED)
+            queued = PredictionJob.objects.filter(
+                project_id=project_id, auto=True, status=JobStatus.QUEUED,
+                created_at__gt=timezone.now() - AUTO_QUEUED_PATIENCE,
+            )  # fmt: skip
             if queued.exists():
                 return  # it will predict these images too: it lists the unpredicted ones when it starts
             job = PredictionJob.objects.create(project=project, run=run, scope=PredictionScope.UNPREDICTED, auto=True)

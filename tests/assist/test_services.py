@@ -4,6 +4,7 @@ auto-suggest on arrival, rejecting, and the run page's statistics."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from annotator.models import Image
 from assist import services
@@ -185,6 +186,11 @@ def test_arriving_images_queue_one_auto_prediction(project, personas):
     job.save()
     upload(project, personas.owner, [("d.png", (90, 90, 90))])
     assert PredictionJob.objects.filter(auto=True, status="queued").count() == 1
+
+    # A queued job whose message was lost must not hold auto-suggest back forever.
+    PredictionJob.objects.filter(status="queued").update(created_at=timezone.now() - services.AUTO_QUEUED_PATIENCE)
+    upload(project, personas.owner, [("e.png", (150, 90, 90))])
+    assert PredictionJob.objects.filter(auto=True, status="queued").count() == 2
 
 
 def test_auto_suggest_never_breaks_an_upload(project, personas, monkeypatch):
