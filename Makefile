@@ -6,7 +6,9 @@ REQUIREMENTS := requirements.txt requirements-test.txt $(wildcard requirements-m
 FRONTEND := $(shell find frontend training/ml/web -type f 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The suite runs on this many processes (pytest-xdist); every test has its own database and bucket.
+# The suite runs on this many processes (pytest-xdist), a test file per process at a time (module
+# fixtures, a trained model or the deployed stack, are built once). Each process has a test database
+# and a Redis database of its own (tests/xdist_redis.py); each test a bucket of its own.
 # `make test TEST_WORKERS=0` runs it in one process.
 TEST_WORKERS ?= 2
 
@@ -43,7 +45,7 @@ run: install build var
 	$(BIN)/python manage.py runall $(HOST):$(PORT)
 
 test: install build browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
