@@ -11,16 +11,20 @@ or demoted loses access on their next message, not at their next login.
 
 Presence needs no shared store: a joining socket asks the group to re-announce,
 every socket answers the newcomer directly, and a leaving socket says goodbye.
-That works unchanged on the in-memory layer and on Redis across processes.
+That works unchanged on the in-memory layer and on Redis across processes. An answer that
+finds the newcomer's queue full is dropped: presence is a courtesy, and an exception there
+would close the answering socket.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -176,7 +180,10 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     async def presence_sync(self, message: dict) -> None:
         """A newcomer asks; answer them directly with where this socket is."""
         if message["channel"] != self.channel_name:
-            await self.channel_layer.send(message["channel"], self._presence_message())
+            # A crowd joined at once and the newcomer's queue is full: it misses one marker,
+            # and this socket stays open.
+            with contextlib.suppress(ChannelFull):
+                await self.channel_layer.send(message["channel"], self._presence_message())
 
     async def presence_update(self, message: dict) -> None:
         if message["channel"] != self.channel_name:

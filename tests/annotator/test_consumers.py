@@ -6,11 +6,14 @@ consumer's database calls run on the test's own connection and see its rows.
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -157,6 +160,60 @@ def test_committed_annotation_changes_are_broadcast_to_members(personas):
         assert await other.receive_nothing(timeout=0.1)  # another project's socket hears nothing
         await viewer.disconnect()
         await other.disconnect()
+
+    async_to_sync(scenario)()
+
+
+class PresenceQueueFullLayer(InMemoryChannelLayer):
+    """A layer whose newcomers' queues are full: every direct presence answer is refused."""
+
+    async def send(self, channel: str, message: dict) -> None:
+        if message["type"] == "presence.update":
+            raise ChannelFull()
+        await super().send(channel, message)
+
+
+def test_a_full_newcomer_queue_costs_a_presence_marker_not_a_socket(personas, settings):
+    # As when dozens of sockets (re)join at once and the newcomer's queue overflows with answers.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.PresenceQueueFullLayer"}}
+    image = ImageFactory(project=personas.project)
+    label = LabelFactory(project=personas.project)
+    save = database_sync_to_async(save_annotations)
+    data = AnnotationSet(boxes=[BoxData(label.pk, 0.1, 0.1, 0.5, 0.5)], label_ids=[], negative=False)
+    as_annotator, as_owner = signed_in(personas.annotator), signed_in(personas.owner)
+
+    async def scenario():
+        annotator = await joined(as_annotator, personas.project.pk)
+        owner = await joined(as_owner, personas.project.pk)  # the annotator's answer is refused
+        assert await owner.receive_nothing(timeout=0.1)
+        await save(image, data, base_version=0, user=personas.owner)
+        expected = {"type": "event", "event": "annotations.changed", "payload": {"image": image.pk, "version": 1}}
+        assert await annotator.receive_json_from() == expected  # the answering socket is still open
+        assert await owner.receive_json_from() == expected
+        await annotator.disconnect()
+        await owner.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the Redis channel layer (REDIS_URL) is under test")
+def test_an_idle_socket_outlives_the_redis_layers_blocking_read(personas):
+    # channels_redis waits for messages in 5 s BZPOPMINs; a client read timeout no longer than
+    # that failed the idle process's receive and closed a socket every 5 s.
+    image = ImageFactory(project=personas.project)
+    label = LabelFactory(project=personas.project)
+    save = database_sync_to_async(save_annotations)
+    data = AnnotationSet(boxes=[BoxData(label.pk, 0.1, 0.1, 0.5, 0.5)], label_ids=[], negative=False)
+    as_viewer = signed_in(personas.viewer)
+    idle = get_channel_layer().brpop_timeout + 1.5
+
+    async def scenario():
+        viewer = await joined(as_viewer, personas.project.pk)
+        assert await viewer.receive_nothing(timeout=idle)
+        await save(image, data, base_version=0, user=personas.annotator)
+        event = await viewer.receive_json_from(timeout=5)
+        assert event == {"type": "event", "event": "annotations.changed", "payload": {"image": image.pk, "version": 1}}
+        await viewer.disconnect()
 
     async_to_sync(scenario)()
 
