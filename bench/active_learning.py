@@ -18,7 +18,7 @@ Three parts, each scored on test/, which no model trains or picks a threshold on
 3. Throughput. ``Predictor`` on 2 threads over 1,000 images (the 200 JPEGs as bytes, cycled),
    LiteRT against SavedModel.
 
-    .venv/bin/python bench/active_learning.py [--quick] [--part 1|2|3] [--seeds N] [--json OUT]
+    .venv/bin/python bench/active_learning.py [--quick] [--part 1|2|3 ...] [--seeds N] [--json OUT]
 
 `--quick` shrinks images and epochs so that everything runs in about ten minutes; its figures
 are for that setting, not the product's defaults.
@@ -46,9 +46,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from warm_start import no_selection  # noqa: E402
 
+from training.ml.boxes import iou_matrix  # noqa: E402
 from training.ml.config import DetectorConfig  # noqa: E402
 from training.ml.dataset import Sample, TrainingSet, voc_samples  # noqa: E402
-from training.ml.evaluate import evaluate_detector, iou_matrix  # noqa: E402
+from training.ml.evaluate import evaluate_detector  # noqa: E402
 from training.ml.export import ANDROID, SAVED_MODEL, _write_sidecars, export_saved_model, export_tflite  # noqa: E402
 from training.ml.inference import InferenceModule  # noqa: E402
 from training.ml.loop import TrainResult  # noqa: E402
@@ -246,10 +247,11 @@ def print_rates(rates: dict[str, float], setting: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK['size']} px, {QUICK['epochs']} epochs")
-    parser.add_argument("--part", type=int, choices=(1, 2, 3), help="run only this part")
+    parser.add_argument("--part", type=int, choices=(1, 2, 3), action="append", help="run only this part (repeatable)")
     parser.add_argument("--seeds", type=int, default=1, help="repetitions of the labelling loop")
     parser.add_argument("--json", type=Path, help="also write the figures here (after each part)")
     args = parser.parse_args()
+    parts = set(args.part or (1, 2, 3))
     full = (DetectorConfig.input_size, DetectorConfig.epochs)
     size, epochs = (QUICK["size"], QUICK["epochs"]) if args.quick else full
     config = DetectorConfig(weights=WEIGHTS, input_size=size, epochs=epochs)
@@ -266,19 +268,19 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="active-learning-") as tmp:
         work = Path(tmp)
-        if args.part in (None, 1, 3):
+        if parts & {1, 3}:
             print(f"training the suggestion model on train/ ({setting})", flush=True)
             trained = train(labels, train_samples, config)
             model = export(trained, work / "suggestions")
-            if args.part in (None, 1):
+            if 1 in parts:
                 figures["suggestions"] = suggestion_quality(model, trained, test)
                 print_quality(figures["suggestions"], setting)
                 save()
-            if args.part in (None, 3):
+            if 3 in parts:
                 figures["images_per_second"] = throughput(model, trained.score)
                 print_rates(figures["images_per_second"], setting)
                 save()
-        if args.part in (None, 2):
+        if 2 in parts:
             figures["loop"] = []
             for seed in range(args.seeds):
                 figures["loop"].append(labelling_loop(labels, train_samples, test, config, seed, work))

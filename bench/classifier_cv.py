@@ -44,6 +44,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from training.ml import data as pipelines  # noqa: E402
+from training.ml.boxes import iou_matrix  # noqa: E402
 from training.ml.config import ClassifierConfig  # noqa: E402
 from training.ml.dataset import (  # noqa: E402
     CLASSIFICATION,
@@ -52,7 +53,6 @@ from training.ml.dataset import (  # noqa: E402
     crops_as_classification,
     voc_samples,
 )
-from training.ml.evaluate import iou_matrix  # noqa: E402
 from training.ml.train_classifier import train_classifier  # noqa: E402
 
 DATA = Path("/work/shared/data")

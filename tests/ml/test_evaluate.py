@@ -10,7 +10,6 @@ from training.ml.evaluate import (
     best_f1_threshold,
     classification_report,
     detection_report,
-    iou_matrix,
 )
 
 LABELS = ("cat", "dog", "bird", "fish")  # fish never appears in the ground truth
@@ -128,12 +127,6 @@ def test_a_duplicate_detection_is_a_false_positive():
     assert detection_report(gt, worse, ("a",)).map50 == pytest.approx(0.5)
 
 
-def test_iou_matrix():
-    a = np.array([[0, 0, 2, 2]])
-    b = np.array([[1, 1, 3, 3], [0, 0, 2, 2], [5, 5, 6, 6]])
-    np.testing.assert_allclose(iou_matrix(a, b), [[1 / 7, 1.0, 0.0]])
-
-
 def test_classification_report_confusion_matrix():
     report = classification_report([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], ("a", "b", "c"))
     assert report.confusion_matrix == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
@@ -158,6 +151,19 @@ def test_detection_suggestion_threshold_is_the_best_f1_cut_off_over_all_classes(
     # Cut-offs 0.9 .. 0.4 give F1 = 2TP / (shown + 3): 2/4, 4/5, 4/6, 6/7, 6/8, 6/9.
     assert report.suggestion_threshold == pytest.approx({"score": 0.6, "f1": 6 / 7, "precision": 0.75, "recall": 1.0})
     assert report.to_dict()["suggestion_threshold"] == report.suggestion_threshold
+
+
+def test_detection_suggestion_threshold_counts_one_label_per_object_but_ap_counts_every_label():
+    a, b = _box(0.1, 0.1), _box(0.6, 0.6)
+    ground_truth = [(np.array([a]), np.array([0])), (np.array([b]), np.array([1]))]
+    detections = [
+        (np.array([a, a]), np.array([0, 1]), np.array([0.9, 0.6])),  # a, and a again as "b"
+        (np.array([b]), np.array([1]), np.array([0.5])),
+    ]
+    report = detection_report(ground_truth, detections, ("a", "b"))
+    # A person is never offered the 0.6 "b" on top of the 0.9 "a": the cut-off 0.5 shows both hits only.
+    assert report.suggestion_threshold == pytest.approx({"score": 0.5, "f1": 1.0, "precision": 1.0, "recall": 1.0})
+    assert report.ap_per_class == pytest.approx({"a": 1.0, "b": 0.5})  # the model's own AP keeps the false "b"
 
 
 def test_detection_suggestion_threshold_is_empty_without_positives_or_detections():

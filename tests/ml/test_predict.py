@@ -172,6 +172,13 @@ def test_min_score_drops_detections_and_nothing_seen_is_most_uncertain(detector)
     assert empty.detections == () and empty.uncertainty == 1.0
 
 
+def test_an_object_the_model_names_twice_is_suggested_under_its_best_label(detector):
+    # The red region covers the overhanging box: "red" at 0.9 and "whole" at 0.35 name one object.
+    for directory in detector.values():
+        (answer,) = Predictor.load(directory).predict([_picture(80, 60, (40, 0, 79, 29))], min_score=0.3, threshold=0.5)
+        assert [(d.label, round(d.score, 2)) for d in answer.detections] == [(0, 0.9)]
+
+
 def test_boxes_are_in_displayed_coordinates_of_an_exif_rotated_image(detector, tmp_path):
     # Displayed 40 wide, 80 high; stored rotated, with EXIF orientation 6 ("rotate 90 CW to show").
     displayed = Image.open(io.BytesIO(_picture(40, 80, (5, 40, 14, 74))))

@@ -4,8 +4,9 @@ threshold that suggests best (best F1), and sample pictures of predictions for t
 ``suggestion_threshold`` is what model-assisted labelling shows by default:
 ``{"score": t, "f1", "precision", "recall"}`` at the cut-off that maximises F1 over the
 validation split (ties go to the higher score, which shows fewer suggestions), or ``{}``
-without validation images or positives. A detector pools every class's detections, matched as
-for AP (same class, IoU >= 0.5, greedy by score); a classifier suggests its top-1 class when
+without validation images or positives. A detector pools the detections a ``Predictor`` would
+suggest (``boxes.one_label_per_object``: one label per object) over all classes, matched as for
+AP (same class, IoU >= 0.5, greedy by score); a classifier suggests its top-1 class when
 that probability is >= t, so precision is correct / shown and recall correct / all images.
 """
 
@@ -20,6 +21,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from . import data as pipelines
+from .boxes import iou_matrix, one_label_per_object
 from .dataset import Sample
 
 ServeFn = Callable[[tf.Tensor], dict[str, tf.Tensor]]
@@ -146,18 +148,6 @@ def pr_curve(recall: np.ndarray, precision: np.ndarray, points: int = CURVE_POIN
     }
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between every box of ``a [N, 4]`` and ``b [M, 4]`` (x, y, x2, y2)."""
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=-1)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=-1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=-1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
 def average_precision(recall: np.ndarray, precision: np.ndarray, interpolation: str = ALL_POINTS) -> float:
     """Area under the precision-recall curve after making precision monotone decreasing."""
     envelope = np.maximum.accumulate(np.asarray(precision, float)[::-1])[::-1]
@@ -196,7 +186,6 @@ def detection_report(
     ``detections[i] = (boxes [M, 4], classes [M], scores [M])``, boxes as x, y, x2, y2."""
     ap: dict[str, float | None] = {}
     curves: PRCurves = {}
-    pooled_hits, pooled_scores, pooled_positives = [], [], 0
     for c, name in enumerate(labels):
         hits, all_scores, positives = [], [], 0
         for (gt_boxes, gt_cls), (boxes, cls, scores) in zip(ground_truth, detections, strict=True):
@@ -206,9 +195,6 @@ def detection_report(
             positives += len(gt)
             hits.append(_match_image(gt, det, sc, iou_threshold))
             all_scores.append(sc)
-        pooled_hits += hits
-        pooled_scores += all_scores
-        pooled_positives += positives
         if positives == 0:
             ap[name] = None
             continue
@@ -219,13 +205,30 @@ def detection_report(
         ap[name] = average_precision(recall, precision, interpolation) if len(tp) else 0.0
         curves[name] = pr_curve(recall, precision)
     scored = [v for v in ap.values() if v is not None]
-    suggestion = (
-        best_f1_threshold(np.concatenate(pooled_scores), np.concatenate(pooled_hits), pooled_positives)
-        if pooled_scores
-        else {}
-    )
     mean_ap = float(np.mean(scored)) if scored else 0.0
+    suggestion = _suggestion_threshold(ground_truth, detections, iou_threshold)
     return DetectionReport(mean_ap, ap, iou_threshold, len(ground_truth), curves, suggestion)
+
+
+def _suggestion_threshold(
+    ground_truth: Sequence[tuple[np.ndarray, np.ndarray]],
+    detections: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    iou_threshold: float,
+) -> SuggestionThreshold:
+    """Best-F1 cut-off over what would be suggested: one label per object, every class pooled."""
+    hits, pooled_scores, positives = [], [], 0
+    for (gt_boxes, gt_cls), (boxes, cls, scores) in zip(ground_truth, detections, strict=True):
+        gt_boxes, gt_cls = np.asarray(gt_boxes, float).reshape(-1, 4), np.asarray(gt_cls)
+        boxes, cls, scores = np.asarray(boxes, float).reshape(-1, 4), np.asarray(cls), np.asarray(scores, float)
+        keep = one_label_per_object(boxes, scores)
+        boxes, cls, scores = boxes[keep], cls[keep], scores[keep]
+        positives += len(gt_boxes)
+        for c in np.unique(cls):
+            hits.append(_match_image(gt_boxes[gt_cls == c], boxes[cls == c], scores[cls == c], iou_threshold))
+            pooled_scores.append(scores[cls == c])
+    if not hits:
+        return {}
+    return best_f1_threshold(np.concatenate(pooled_scores), np.concatenate(hits), positives)
 
 
 def detections(outputs: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

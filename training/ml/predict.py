@@ -13,7 +13,9 @@ Invariants:
   ``tf.image.crop_and_resize`` (``data.load_resized``), float32 in 0..255. ``resize_like_training``
   reproduces that sampling in NumPy, so decoding needs no TensorFlow.
 - Boxes are ``x, y, x2, y2`` normalised to the displayed image, clipped to 0..1, with
-  ``x < x2`` and ``y < y2`` (a box that clipping leaves empty is dropped).
+  ``x < x2`` and ``y < y2`` (a box that clipping leaves empty is dropped). No two detections
+  overlap at IoU >= 0.5: where the model gives one object several labels, the best-scored
+  label is the suggestion (``boxes.one_label_per_object``; the threshold is chosen the same way).
 - ``uncertainty`` is in 0..1, higher = more worth a person's look (active learning orders
   images by it, most uncertain first):
 
@@ -26,11 +28,12 @@ Invariants:
 
 Speed: images are decoded in a small thread pool while the model runs on the previous ones,
 with one interpreter (or one loaded signature) for every image. LiteRT is the faster runtime
-on a CPU, so ``choose_model_dir`` picks it when both exist: CPU time per image, 320 px
-detector / 224 px classifier (MobileNetV2 0.5, 2 threads), model alone: LiteRT 31 / 36 ms,
-SavedModel 99 / 63 ms; decoding a 378x504 JPEG 4 ms and resizing 6 ms on top (measured on
-a busy 2-core machine, so wall-clock rates there were lower than these allow).
-LiteRT is imported only when used, TensorFlow only for a SavedModel.
+on a CPU, so ``choose_model_dir`` picks it when both exist: on an idle 2-core machine the 320 px
+detector (MobileNetV2 0.5) takes 2.5 ms a call on 2 threads in LiteRT, and a whole ``predict``
+of 378x504 JPEGs, decoding and resizing included, runs 166-174 images/s on LiteRT against 52-62 on
+the SavedModel (bench/active_learning.py, part 3). Decoding and resizing cost more than the
+model there, hence the thread pool. LiteRT is imported only when used, TensorFlow only for a
+SavedModel.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from .boxes import one_label_per_object
 from .errors import ModelUnusable
 
 LITERT, SAVED_MODEL_RUNTIME = "litert", "saved_model"
@@ -262,16 +266,16 @@ class Predictor:
 
 
 def _detections(outputs: Outputs, min_score: float) -> tuple[Detection, ...]:
-    """Valid rows of the serving outputs (batch 1, ymin/xmin/ymax/xmax) kept and clipped."""
+    """Valid rows of the serving outputs (batch 1, ymin/xmin/ymax/xmax) kept and clipped, one
+    label per object (``boxes.one_label_per_object``), best score first."""
     count = int(np.asarray(outputs["num_detections"]).reshape(-1)[0])
     boxes = np.clip(np.asarray(outputs["boxes"], float)[0, :count], 0.0, 1.0)
     classes = np.asarray(outputs["classes"])[0, :count].round().astype(int)
     scores = np.asarray(outputs["scores"], float)[0, :count]
-    found = []
-    for (y, x, y2, x2), label, score in zip(boxes.tolist(), classes.tolist(), scores.tolist(), strict=True):
-        if score >= min_score and x < x2 and y < y2:
-            found.append(Detection(label, score, (x, y, x2, y2)))
-    return tuple(found)
+    valid = (scores >= min_score) & (boxes[:, 1] < boxes[:, 3]) & (boxes[:, 0] < boxes[:, 2])
+    xyxy, classes, scores = boxes[valid][:, [1, 0, 3, 2]], classes[valid], scores[valid]
+    keep = one_label_per_object(xyxy, scores)
+    return tuple(Detection(int(classes[i]), float(scores[i]), tuple(xyxy[i].tolist())) for i in keep.tolist())
 
 
 def _usable_cores() -> int:

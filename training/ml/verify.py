@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from .boxes import iou_matrix
 from .dataset import CLASSIFICATION
 from .errors import ExportVerificationFailed
-from .evaluate import iou_matrix
 from .export import ANDROID, IOS, TFLITE_FILE, WEB, ExportPaths, coreml_output_names
 from .inference import INPUT_NAME
 
