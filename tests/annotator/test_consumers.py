@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -17,7 +19,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from annotator.models import Membership
+from annotator.models import Image, Membership
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from config.asgi import application
 from tests.factories import ImageFactory, LabelFactory
@@ -55,6 +57,25 @@ async def drain(ws: WebsocketCommunicator) -> list[dict]:
     while not await ws.receive_nothing(timeout=0.05):
         out.append(await ws.receive_json_from())
     return out
+
+
+def first_box_save(project) -> tuple[Image, Callable[[Any], Awaitable[Image]]]:
+    """A new image of `project` and a coroutine function saving one box on it as `user` (version 1)."""
+    image = ImageFactory(project=project)
+    data = AnnotationSet(
+        boxes=[BoxData(LabelFactory(project=project).pk, 0.1, 0.1, 0.5, 0.5)], label_ids=[], negative=False
+    )
+    save = database_sync_to_async(save_annotations)
+
+    async def save_as(user) -> Image:
+        return await save(image, data, base_version=0, user=user)
+
+    return image, save_as
+
+
+def changed(image: Image) -> dict:
+    """The event every member's socket gets for `image`'s first save."""
+    return {"type": "event", "event": "annotations.changed", "payload": {"image": image.pk, "version": 1}}
 
 
 @pytest.mark.parametrize("role", ["outsider", "anonymous"])
@@ -143,10 +164,7 @@ def test_drafts_and_presence_reach_the_other_members(personas):
 
 
 def test_committed_annotation_changes_are_broadcast_to_members(personas):
-    image = ImageFactory(project=personas.project)
-    label = LabelFactory(project=personas.project)
-    save = database_sync_to_async(save_annotations)
-    data = AnnotationSet(boxes=[BoxData(label.pk, 0.1, 0.1, 0.5, 0.5)], label_ids=[], negative=False)
+    image, save = first_box_save(personas.project)
 
     as_outsider = signed_in(personas.outsider)
     as_viewer = signed_in(personas.viewer)
@@ -154,9 +172,8 @@ def test_committed_annotation_changes_are_broadcast_to_members(personas):
     async def scenario():
         viewer = await joined(as_viewer, personas.project.pk)
         other = await joined(as_outsider, personas.other_project.pk)
-        await save(image, data, base_version=0, user=personas.annotator)
-        event = await viewer.receive_json_from()
-        assert event == {"type": "event", "event": "annotations.changed", "payload": {"image": image.pk, "version": 1}}
+        await save(personas.annotator)
+        assert await viewer.receive_json_from() == changed(image)
         assert await other.receive_nothing(timeout=0.1)  # another project's socket hears nothing
         await viewer.disconnect()
         await other.disconnect()
@@ -176,20 +193,16 @@ class PresenceQueueFullLayer(InMemoryChannelLayer):
 def test_a_full_newcomer_queue_costs_a_presence_marker_not_a_socket(personas, settings):
     # As when dozens of sockets (re)join at once and the newcomer's queue overflows with answers.
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.PresenceQueueFullLayer"}}
-    image = ImageFactory(project=personas.project)
-    label = LabelFactory(project=personas.project)
-    save = database_sync_to_async(save_annotations)
-    data = AnnotationSet(boxes=[BoxData(label.pk, 0.1, 0.1, 0.5, 0.5)], label_ids=[], negative=False)
+    image, save = first_box_save(personas.project)
     as_annotator, as_owner = signed_in(personas.annotator), signed_in(personas.owner)
 
     async def scenario():
         annotator = await joined(as_annotator, personas.project.pk)
         owner = await joined(as_owner, personas.project.pk)  # the annotator's answer is refused
         assert await owner.receive_nothing(timeout=0.1)
-        await save(image, data, base_version=0, user=personas.owner)
-        expected = {"type": "event", "event": "annotations.changed", "payload": {"image": image.pk, "version": 1}}
-        assert await annotator.receive_json_from() == expected  # the answering socket is still open
-        assert await owner.receive_json_from() == expected
+        await save(personas.owner)
+        assert await annotator.receive_json_from() == changed(image)  # the answering socket is still open
+        assert await owner.receive_json_from() == changed(image)
         await annotator.disconnect()
         await owner.disconnect()
 
@@ -200,19 +213,15 @@ def test_a_full_newcomer_queue_costs_a_presence_marker_not_a_socket(personas, se
 def test_an_idle_socket_outlives_the_redis_layers_blocking_read(personas):
     # channels_redis waits for messages in 5 s BZPOPMINs; a client read timeout no longer than
     # that failed the idle process's receive and closed a socket every 5 s.
-    image = ImageFactory(project=personas.project)
-    label = LabelFactory(project=personas.project)
-    save = database_sync_to_async(save_annotations)
-    data = AnnotationSet(boxes=[BoxData(label.pk, 0.1, 0.1, 0.5, 0.5)], label_ids=[], negative=False)
+    image, save = first_box_save(personas.project)
     as_viewer = signed_in(personas.viewer)
     idle = get_channel_layer().brpop_timeout + 1.5
 
     async def scenario():
         viewer = await joined(as_viewer, personas.project.pk)
         assert await viewer.receive_nothing(timeout=idle)
-        await save(image, data, base_version=0, user=personas.annotator)
-        event = await viewer.receive_json_from(timeout=5)
-        assert event == {"type": "event", "event": "annotations.changed", "payload": {"image": image.pk, "version": 1}}
+        await save(personas.annotator)
+        assert await viewer.receive_json_from(timeout=5) == changed(image)
         await viewer.disconnect()
 
     async_to_sync(scenario)()
