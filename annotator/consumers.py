@@ -7,7 +7,9 @@ ephemeral (who looks at which image, a box being dragged) plus the events that
 
 Permissions come from the same table as the API (`project_for`): checked at
 connect and again for every message a client sends, so a member who is removed
-or demoted loses access on their next message, not at their next login.
+or demoted loses access on their next message, not at their next login. A socket
+this side closes (refused, or no longer a member) leaves the group and stops at
+once (`_end`), without waiting for a goodbye the client may never send.
 
 Presence needs no shared store: a joining socket asks the group to re-announce,
 every socket answers the newcomer directly, and a leaving socket says goodbye.
@@ -21,10 +23,10 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from channels.db import database_sync_to_async
-from channels.exceptions import ChannelFull
+from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -94,13 +96,11 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         self.image: int | None = None
         self.joined = False
         if self.user is None or not self.user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
-            return
+            await self._end(CLOSE_NOT_AUTHENTICATED)
         try:
             await _authorise(self.user, self.project_id, Action.VIEW)
         except Http404:
-            await self.close(code=CLOSE_NOT_MEMBER)
-            return
+            await self._end(CLOSE_NOT_MEMBER)
         self.group = project_group(self.project_id)
         self.checked_at = time.monotonic()
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -112,8 +112,17 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not self.joined:
             return
+        self.joined = False
         await self.channel_layer.group_send(self.group, {"type": "presence.left", "channel": self.channel_name})
         await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _end(self, code: int) -> NoReturn:
+        """Close the socket from this side and stop now: leave the group and end the consumer
+        instead of waiting for the client's goodbye, which a refused or removed client may
+        never send (its channel-layer receive would run until then)."""
+        await self.close(code=code)
+        await self.disconnect(code)
+        raise StopConsumer()
 
     def _who(self) -> dict:
         return {"id": self.user.pk, "name": self.user.name}
@@ -141,7 +150,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await handler(content)
         except Http404:
             await self._refuse("not_member", "You are no longer a member of this project.")
-            await self.close(code=CLOSE_NOT_MEMBER)
+            await self._end(CLOSE_NOT_MEMBER)
         except PermissionDenied as exc:
             await self._refuse("forbidden", str(exc))
         except MessageRefused as exc:
@@ -204,7 +213,6 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             try:
                 await _authorise(self.user, self.project_id, Action.VIEW)
             except Http404:
-                await self.close(code=CLOSE_NOT_MEMBER)
-                return
+                await self._end(CLOSE_NOT_MEMBER)
             self.checked_at = time.monotonic()
         await self.send_json({"type": "event", "event": message["event"], "payload": message["payload"]})

@@ -152,13 +152,19 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # channels_redis queues every socket of a web process in one Redis list, capped at `capacity`
     # messages: its default (100) overflows when a few dozen sockets join at once (each answers the
-    # newcomer's presence), and a group send to a full process drops real events. Its receive loop
-    # blocks in BZPOPMIN for 5 s, and redis-py's default read timeout is also 5 s: the read must
-    # outlast the block, or an idle process's receive fails every 5 s and closes a websocket.
+    # newcomer's presence), and a group send to a full process drops real events.
+    # No client socket timeout: channels_redis blocks in BZPOPMIN for 5 s, and redis-py's default
+    # read timeout (also 5 s) failed an idle process's receive every 5 s, closing a websocket; and
+    # with any timeout redis-py sends through asyncio.wait_for, which on Python 3.11 can swallow a
+    # cancellation (gh-86296), so a closed socket's receive loop never ended. The server answers
+    # BZPOPMIN within 5 s; TCP keepalive finds a peer that vanished.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 5000},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_keepalive": True}],
+                "capacity": 5000,
+            },
         }
     }
 else:

@@ -6,6 +6,7 @@ consumer's database calls run on the test's own connection and see its rows.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,12 @@ async def drain(ws: WebsocketCommunicator) -> list[dict]:
     return out
 
 
+async def ended(ws: WebsocketCommunicator, timeout: float = 1.0) -> bool:
+    """Whether the socket's consumer stops by itself within `timeout` (the client says nothing)."""
+    done, _ = await asyncio.wait({ws.future}, timeout=timeout)
+    return bool(done)
+
+
 def first_box_save(project) -> tuple[Image, Callable[[Any], Awaitable[Image]]]:
     """A new image of `project` and a coroutine function saving one box on it as `user` (version 1)."""
     image = ImageFactory(project=project)
@@ -87,6 +94,7 @@ def test_non_members_are_refused_at_connect(personas, role):
         connected, code = await ws.connect()
         assert not connected
         assert code == (4401 if role == "anonymous" else 4404)
+        assert await ended(ws)  # without waiting for a goodbye that a refused client may never send
 
     async_to_sync(scenario)()
 
@@ -95,10 +103,13 @@ def test_unknown_project_and_foreign_origin_are_refused(personas):
     owner, foreign = signed_in(personas.owner), signed_in(personas.owner, (b"origin", b"https://evil.example"))
 
     async def scenario():
-        connected, code = await socket(owner, 999_999).connect()
-        assert (connected, code) == (False, 4404)
-        connected, _ = await socket(foreign, personas.project.pk).connect()
+        unknown = socket(owner, 999_999)
+        assert await unknown.connect() == (False, 4404)
+        assert await ended(unknown)
+        refused = socket(foreign, personas.project.pk)
+        connected, _ = await refused.connect()
         assert not connected
+        await refused.disconnect()  # channels' origin check waits for the browser's goodbye
 
     async_to_sync(scenario)()
 
@@ -240,6 +251,7 @@ def test_every_message_rechecks_membership(personas):
         error = await ws.receive_json_from()
         assert (error["type"], error["code"]) == ("error", "not_member")
         assert (await ws.receive_output())["code"] == 4404
+        assert await ended(ws)
 
     async_to_sync(scenario)()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import async_to_sync
 
-from tests.annotator.test_consumers import joined, signed_in, socket
+from tests.annotator.test_consumers import ended, joined, signed_in, socket
 from tests.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,7 +52,8 @@ def test_a_project_id_beyond_64_bits_is_refused_at_connect(personas):
     headers = signed_in(personas.owner)
 
     async def scenario():
-        connected, code = await socket(headers, 10**23).connect()
-        assert (connected, code) == (False, 4404)
+        ws = socket(headers, 10**23)
+        assert await ws.connect() == (False, 4404)
+        assert await ended(ws)
 
     async_to_sync(scenario)()

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from annotator.models import Membership
 from annotator.routing import websocket_urlpatterns
 from teams.services.members import remove_member
+from tests.annotator.test_consumers import ended
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,6 +43,7 @@ def test_removed_members_socket_closes_and_others_stay(personas):
         membership = await database_sync_to_async(Membership.objects.get)(project=project, user=personas.annotator)
         await database_sync_to_async(remove_member)(personas.admin, membership)
         closed = await _next_close_or_event(removed, "membership.removed")
+        assert await ended(removed)  # its consumer left the group and stopped
         told = await _next_close_or_event(staying, "membership.removed")
         await staying.disconnect()
         return closed, told
