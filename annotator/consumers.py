@@ -112,7 +112,6 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not self.joined:
             return
-        self.joined = False
         await self.channel_layer.group_send(self.group, {"type": "presence.left", "channel": self.channel_name})
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
