@@ -4,8 +4,10 @@ annotator.jobs claims the job and calls `run_prediction` (PredictionJob.runner).
 
 - The model is the run's own download, checked against its sha256 and unpacked once per checksum
   (training.serving.unpacked_model): model_android/ through LiteRT when its export was verified
-  (the faster runtime on a CPU), else the SavedModel in model/. TensorFlow and LiteRT load here,
-  in the worker, never in a web process.
+  (the faster runtime on a CPU), else the SavedModel in model/. A detection run that trained a
+  box classifier has it unpacked the same way, and it names every suggested box
+  (training/ml/box_classifier.py). TensorFlow and LiteRT load here, in the worker, never in a
+  web process.
 - Images go in batches of ANNOTATOR_PREDICT_BATCH. Each batch is written in one transaction
   together with the job's progress write: a job cancelled (or reaped) meanwhile rolls its batch
   back and stops, so nothing is written after a cancel.
@@ -42,7 +44,7 @@ from assist import services
 from assist.errors import ModelMissing, ModelUnusable
 from assist.models import SUGGESTIONS_CHANGED, Prediction, PredictionJob, Suggestion, SuggestionStatus
 from training.base_runs import run_labels
-from training.models import Run
+from training.models import BOX_CLASSIFIER_ARTIFACT, Run
 from training.serving import unpacked_model
 
 if TYPE_CHECKING:
@@ -85,13 +87,21 @@ def model_directory(run: Run, bucket: Bucket) -> Path:
     return unpacked_model(run, bucket, SAVED_MODEL)
 
 
-def load_predictor(directory: Path) -> Predictor:
-    """training.ml.predict.Predictor on the folder; the ML runtime loads here, in the worker only."""
+def box_classifier_directory(run: Run, bucket: Bucket) -> Path | None:
+    """The run's box classifier unpacked, or None when it has none (classifiers, older runs)."""
+    if not run.artifacts.filter(name=BOX_CLASSIFIER_ARTIFACT).exists():
+        return None
+    return unpacked_model(run, bucket, BOX_CLASSIFIER_ARTIFACT)
+
+
+def load_predictor(directory: Path, box_classifier: Path | None = None) -> Predictor:
+    """training.ml.predict.Predictor on the folder (and the detector's box classifier); the ML
+    runtime loads here, in the worker only."""
     from training.ml.errors import ModelUnusable as Unloadable
     from training.ml.predict import Predictor
 
     try:
-        return Predictor.load(directory)
+        return Predictor.load(directory, box_classifier=box_classifier)
     except Unloadable as error:
         raise ModelUnusable(f"The run's model cannot be loaded on this worker: {error}") from error
 
@@ -101,7 +111,7 @@ def run_prediction(job: PredictionJob) -> None:
     run = job.run
     services.follow_assist_run(job.project)  # a newer assist run than last time: uncertainty becomes its
     bucket = project_bucket(job.project)
-    predictor = load_predictor(model_directory(run, bucket))
+    predictor = load_predictor(model_directory(run, bucket), box_classifier_directory(run, bucket))
     mapping = label_map(run, predictor.labels)
     ids = list(services.scope_images(job).values_list("pk", flat=True))
     job.runtime, job.dropped_labels, job.images_total = predictor.runtime, list(mapping.dropped), len(ids)

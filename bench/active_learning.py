@@ -5,18 +5,21 @@ Three parts, each scored on test/, which no model trains or picks a threshold on
 1. Suggestion quality. A detector trained as a run with default settings trains: on train/
    less the product's validation split (a seeded 20 % per class, as ``training/snapshot.py``
    draws it), keeping its best weights on that split, which also gives the best-F1 suggestion
-   threshold. The exported model predicts test/ through ``Predictor``, the runtime the product
-   serves suggestions with. Recall is the share of ground-truth boxes a suggestion at the
-   threshold matches (IoU >= 0.5, same label, each box matched once in score order), precision
-   the share of suggestions that match one.
+   threshold; then, as a run does by default, its box classifier on the same split's box crops
+   (``training/ml/box_classifier.py``), with the pair's own threshold. The exported models
+   predict test/ through ``Predictor``, the runtime the product serves suggestions with, twice
+   in the same run: the detector alone (its threshold) and with its box classifier (theirs).
+   Recall is the share of ground-truth boxes a suggestion at the threshold matches (IoU >= 0.5,
+   same label, each box matched once in score order), precision the share of suggestions that
+   match one.
 2. The labelling loop. 30 labelled train/ images (drawn by the seed), then three rounds of +30:
    either the 30 the previous round's model is most uncertain about (``ImagePrediction
    .uncertainty`` at that model's suggestion threshold) or 30 at random. Every round trains
    from ImageNet on the labelled images as a run would (its validation split held out, which
    gives the threshold), for a fixed budget: the default epochs, no early stop and no best-of
    selection, so both arms train the same steps on the same number of images.
-3. Throughput. ``Predictor`` on 2 threads over 1,000 images (the 200 JPEGs as bytes, cycled),
-   LiteRT against SavedModel.
+3. Throughput. ``Predictor`` on 2 threads over 1,000 images (the 200 JPEGs as bytes, cycled):
+   LiteRT with the box classifier (what suggests), LiteRT alone and the SavedModel alone.
 
     .venv/bin/python bench/active_learning.py [--quick] [--part 1|2|3 ...] [--seeds N] [--json OUT]
 
@@ -46,6 +49,12 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from warm_start import no_selection  # noqa: E402
 
+from training.ml.box_classifier import (  # noqa: E402
+    box_classifier_config,
+    export_box_classifier,
+    train_box_classifier,
+)
+from training.ml.box_classifier import suggestion_threshold as pair_threshold  # noqa: E402
 from training.ml.boxes import iou_matrix  # noqa: E402
 from training.ml.config import DetectorConfig  # noqa: E402
 from training.ml.dataset import Sample, TrainingSet, voc_samples  # noqa: E402
@@ -64,6 +73,8 @@ IOU = 0.5
 START, BATCH, ROUNDS = 30, 30, 3
 THROUGHPUT_IMAGES, THREADS = 1000, 2
 QUICK = {"size": 160, "epochs": 20}
+BOX_CLASSIFIER = "box_classifier"
+MIN_SCORE = 0.1  # ANNOTATOR_SUGGESTION_MIN_SCORE's default: what a prediction job keeps
 
 
 @dataclasses.dataclass
@@ -71,6 +82,9 @@ class Trained:
     result: TrainResult
     threshold: dict  # the best-F1 suggestion threshold on the validation split; {} if none
     minutes: float
+    box_classifier: TrainResult | None = None
+    pair_threshold: dict = dataclasses.field(default_factory=dict)  # the detector's with its box classifier
+    box_minutes: float = 0.0
 
     @property
     def score(self) -> float:
@@ -95,12 +109,28 @@ def product_split(samples: Sequence[Sample], seed: int) -> tuple[list[Sample], l
     return [s for s in samples if s.image_path not in validation], [s for s in samples if s.image_path in validation]
 
 
-def train(labels: tuple[str, ...], samples: Sequence[Sample], config: DetectorConfig) -> Trained:
+def train(
+    labels: tuple[str, ...], samples: Sequence[Sample], config: DetectorConfig, box_classifier: bool = False
+) -> Trained:
+    """The detector as a run trains it and, with ``box_classifier``, its box classifier after it
+    (as long as a run's default: the detector's epochs against the default's)."""
     started = time.perf_counter()
     fit, validation = product_split(samples, config.seed)
-    result = train_detector(TrainingSet("detection", labels, tuple(fit), tuple(validation)), config)
-    report = evaluate_detector(InferenceModule(result).serve, validation, labels, config.input_size)
-    return Trained(result, report.suggestion_threshold, (time.perf_counter() - started) / 60)
+    data = TrainingSet("detection", labels, tuple(fit), tuple(validation))
+    result = train_detector(data, config)
+    serve = InferenceModule(result).serve
+    report = evaluate_detector(serve, validation, labels, config.input_size)
+    trained = Trained(result, report.suggestion_threshold, (time.perf_counter() - started) / 60)
+    if box_classifier:
+        started = time.perf_counter()
+        namer = train_box_classifier(data, box_classifier_config(config, config.epochs / DetectorConfig.epochs))
+        if namer is not None:
+            trained.box_classifier = namer
+            trained.pair_threshold = pair_threshold(
+                serve, InferenceModule(namer).serve, validation, config.input_size, namer.config.input_size
+            )
+        trained.box_minutes = (time.perf_counter() - started) / 60
+    return trained
 
 
 def export(trained: Trained, out: Path) -> dict[str, Path]:
@@ -111,6 +141,8 @@ def export(trained: Trained, out: Path) -> dict[str, Path]:
         trained.result, paths[SAVED_MODEL], SAVED_MODEL, export_saved_model(trained.result, paths[SAVED_MODEL])
     )
     _write_sidecars(trained.result, paths[ANDROID], ANDROID, export_tflite(paths[SAVED_MODEL], paths[ANDROID]))
+    if trained.box_classifier is not None:
+        paths[BOX_CLASSIFIER] = export_box_classifier(trained.box_classifier, out / BOX_CLASSIFIER)
     return paths
 
 
@@ -128,9 +160,13 @@ def match_counts(truth: Sample, prediction: ImagePrediction, threshold: float) -
     return len(suggestions), int(taken.sum())
 
 
-def suggestion_quality(model: dict[str, Path], trained: Trained, test: list[Sample]) -> dict:
-    threshold = trained.score
-    predictor = Predictor.load(model[ANDROID], num_threads=THREADS)
+def suggestion_quality(model: dict[str, Path], trained: Trained, test: list[Sample], named: bool) -> dict:
+    """Recall and precision of the suggestions on test/: the detector alone, or ``named`` by its
+    box classifier (each at its own best-F1 threshold on the validation split)."""
+    chosen = trained.pair_threshold if named else trained.threshold
+    threshold = chosen.get("score", 0.5)
+    namer = model[BOX_CLASSIFIER] if named else None
+    predictor = Predictor.load(model[ANDROID], num_threads=THREADS, box_classifier=namer)
     predictions = predictor.predict(
         [Path(s.image_path) for s in test], min_score=trained.result.config.score_threshold, threshold=threshold
     )
@@ -139,14 +175,15 @@ def suggestion_quality(model: dict[str, Path], trained: Trained, test: list[Samp
     boxes = sum(len(s.boxes) for s in test)
     return {
         "threshold": threshold,
-        "validation": trained.threshold,
+        "validation": chosen,
         "recall": matched / boxes,
         "precision": matched / max(suggested, 1),
         "boxes": boxes,
         "suggestions": suggested,
         "matched": matched,
-        "train_minutes": trained.minutes,
+        "train_minutes": trained.minutes + (trained.box_minutes if named else 0.0),
         "best": trained.result.best,
+        "box_classifier_best": trained.box_classifier.best if named and trained.box_classifier else None,
     }
 
 
@@ -194,21 +231,26 @@ def labelling_loop(labels, train_samples, test, config: DetectorConfig, seed: in
     return scores
 
 
-def images_per_second(predictor: Predictor, images: list[bytes], threshold: float) -> float:
-    predictor.predict(images[:5], min_score=threshold, threshold=threshold)
+def images_per_second(predictor: Predictor, images: list[bytes], threshold: float, min_score: float) -> float:
+    predictor.predict(images[:5], min_score=min_score, threshold=threshold)
     started = time.perf_counter()
     for offset in range(0, len(images), 100):
-        predictor.predict(images[offset : offset + 100], min_score=threshold, threshold=threshold)
+        predictor.predict(images[offset : offset + 100], min_score=min_score, threshold=threshold)
     return len(images) / (time.perf_counter() - started)
 
 
 def throughput(model: dict[str, Path], threshold: float) -> dict[str, float]:
+    """images/s of what suggests (LiteRT with the box classifier, named at the default floor of
+    0.1 so the crops a worker classifies are classified), then of each runtime alone."""
     jpegs = sorted(p for split in ("train", "test") for p in (DATA / split).iterdir() if p.suffix.lower() == ".jpg")
     images = [jpegs[i % len(jpegs)].read_bytes() for i in range(THROUGHPUT_IMAGES)]
-    return {
-        name: images_per_second(Predictor.load(model[name], num_threads=THREADS), images, threshold)
-        for name in (ANDROID, SAVED_MODEL)
-    }
+    rates = {}
+    if BOX_CLASSIFIER in model:
+        named = Predictor.load(model[ANDROID], num_threads=THREADS, box_classifier=model[BOX_CLASSIFIER])
+        rates[f"{ANDROID}+{BOX_CLASSIFIER}"] = images_per_second(named, images, threshold, MIN_SCORE)
+    for name in (ANDROID, SAVED_MODEL):
+        rates[name] = images_per_second(Predictor.load(model[name], num_threads=THREADS), images, threshold, MIN_SCORE)
+    return rates
 
 
 def loop_table(seeds: list[dict[str, list]]) -> list[str]:
@@ -240,8 +282,9 @@ def print_quality(quality: dict, setting: str) -> None:
 
 def print_rates(rates: dict[str, float], setting: str) -> None:
     print(f"\nPredictor, {THROUGHPUT_IMAGES} images, {THREADS} threads ({setting})")
+    names = {f"{ANDROID}+{BOX_CLASSIFIER}": "LiteRT + box classifier", ANDROID: "LiteRT", SAVED_MODEL: "SavedModel"}
     for name, rate in rates.items():
-        print(f"  {'LiteRT' if name == ANDROID else 'SavedModel':<10} {rate:6.1f} images/s", flush=True)
+        print(f"  {names[name]:<24} {rate:6.1f} images/s", flush=True)
 
 
 def main() -> None:
@@ -270,14 +313,16 @@ def main() -> None:
         work = Path(tmp)
         if parts & {1, 3}:
             print(f"training the suggestion model on train/ ({setting})", flush=True)
-            trained = train(labels, train_samples, config)
+            trained = train(labels, train_samples, config, box_classifier=True)
             model = export(trained, work / "suggestions")
             if 1 in parts:
-                figures["suggestions"] = suggestion_quality(model, trained, test)
-                print_quality(figures["suggestions"], setting)
+                for key, named, what in (("detector", False, "the detector alone"),
+                                         ("suggestions", True, "detector + box classifier")):  # fmt: skip
+                    figures[key] = suggestion_quality(model, trained, test, named)
+                    print_quality(figures[key], f"{what}; {setting}")
                 save()
             if 3 in parts:
-                figures["images_per_second"] = throughput(model, trained.score)
+                figures["images_per_second"] = throughput(model, trained.pair_threshold.get("score", trained.score))
                 print_rates(figures["images_per_second"], setting)
                 save()
         if 2 in parts:

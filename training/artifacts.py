@@ -21,7 +21,7 @@ from typing import BinaryIO
 from annotator.models import Project
 from annotator.storage import Bucket
 from training.ml.readme import all_models_readme
-from training.models import CHECKPOINT_ARTIFACT, Artifact, Run, RunStatus
+from training.models import BOX_CLASSIFIER_ARTIFACT, CHECKPOINT_ARTIFACT, Artifact, Run, RunStatus
 
 MODEL_NAMES = ("model", "model_web", "model_android", "model_ios")
 ALL_MODELS = "models"
@@ -29,6 +29,7 @@ ALL_MODELS = "models"
 DOWNLOADABLE_MODELS = (*MODEL_NAMES, ALL_MODELS)
 REPORT = "report"
 CHECKPOINT = CHECKPOINT_ARTIFACT
+BOX_CLASSIFIER = BOX_CLASSIFIER_ARTIFACT
 CHUNK = 1 << 20
 
 
@@ -125,6 +126,13 @@ def upload_checkpoint(run: Run, bucket: Bucket, path: Path) -> Artifact:
     """The trained weights as `checkpoint.weights.h5`, for runs that warm-start from this one."""
     with path.open("rb") as stream:
         return _upload(run, bucket, CHECKPOINT, path.name, stream, "application/x-hdf5")
+
+
+def upload_box_classifier(run: Run, bucket: Bucket, folder: Path) -> Artifact:
+    """The detector's box classifier (training/ml/box_classifier.py) as `box_classifier.zip`, for
+    prediction workers; like the checkpoint, never offered for download."""
+    with _zipped([folder]) as stream:
+        return _upload(run, bucket, BOX_CLASSIFIER, f"{BOX_CLASSIFIER}.zip", stream, "application/zip")
 
 
 def latest_model(project: Project, name: str) -> Artifact | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 # installed) whenever stdout is not a terminal or file, as under a Celery worker's log proxy.
 os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
+from training.ml.box_classifier import box_classifier_config
 from training.ml.config import AugmentConfig, ClassifierConfig, DetectorConfig
 from training.ml.dataset import CLASSIFICATION, Box, Sample, TrainingSet, crops_as_classification
 from training.ml.loop import ProgressFn
@@ -34,6 +35,7 @@ class Outcome:
     metrics: dict
     history: list[dict] = field(default_factory=list)
     checkpoint: Path | None = None
+    box_classifier: Path | None = None  # the folder of the detector's box classifier, if it trained one
 
 
 def training_set(manifest: dict, paths: dict[int, Path]) -> TrainingSet:
@@ -88,6 +90,21 @@ def make_config(
     return DetectorConfig(**common, epochs=params["epochs"] or DetectorConfig.epochs, steps=params["steps"])
 
 
+def make_box_classifier_config(
+    params: dict, config: ClassifierConfig | DetectorConfig, train_size: int
+) -> ClassifierConfig | None:
+    """The box classifier a detection run trains for its suggestions, or None (classifiers, runs
+    that turned it off, runs stored before it existed). A run given fewer epochs (or steps) than
+    the default trains it proportionally shorter too."""
+    if not isinstance(config, DetectorConfig) or not params.get("box_classifier", False):
+        return None
+    if params["steps"]:
+        epochs = params["steps"] / max(math.ceil(train_size / params["batch_size"]), 1)
+    else:
+        epochs = params["epochs"] or DetectorConfig.epochs
+    return box_classifier_config(config, epochs / DetectorConfig.epochs)
+
+
 def _classifier_epochs(steps: int, train_size: int, batch_size: int, copies: int) -> int:
     """A step budget as head epochs: the classifier's head trains on one clean feature set and
     ``copies`` augmented ones, each of whole batches (as train_classifier counts its steps)."""
@@ -104,9 +121,12 @@ def run(
     on_progress: ProgressFn,
     should_cancel: Callable[[], bool],
     on_phase: Callable[[str], None],
+    box_classifier: ClassifierConfig | None = None,
 ) -> Outcome:
     """Train, evaluate, export, verify and draw; raises training/ml's errors unchanged."""
-    result = run_training(data, config, work_dir, node_root, on_progress, should_cancel, on_phase=on_phase)
+    result = run_training(
+        data, config, work_dir, node_root, on_progress, should_cancel, on_phase=on_phase, box_classifier=box_classifier
+    )
     metrics = {
         **(result.evaluation or {}),
         "labels": list(result.labels),
@@ -122,10 +142,13 @@ def run(
         "stopped_early": result.stopped_early,
         "eval_seconds": round(result.eval_seconds, 2),
     }
+    if result.box_classifier_error:
+        metrics["box_classifier_error"] = result.box_classifier_error
     return Outcome(
         exports=result.exports.all(),
         predictions=result.sample_images,
         metrics=metrics,
         history=result.history,
         checkpoint=result.checkpoint,
+        box_classifier=result.box_classifier,
     )

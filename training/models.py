@@ -30,6 +30,9 @@ METRIC_LABELS = {"map50": "mAP@0.5", "accuracy": "accuracy"}
 LEGACY_METRIC_KEYS = {"map50": "map"}
 # The artifact a run keeps for later runs to warm-start from, never offered for download.
 CHECKPOINT_ARTIFACT = "checkpoint"
+# A detection run's box classifier, which names its suggestions (docs/assist.md); not a download either.
+BOX_CLASSIFIER_ARTIFACT = "box_classifier"
+HIDDEN_ARTIFACTS = (CHECKPOINT_ARTIFACT, BOX_CLASSIFIER_ARTIFACT)
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +129,8 @@ class Run(Job):
 
     @property
     def offered_artifacts(self) -> models.QuerySet[Artifact]:
-        """What people download: every artifact but the warm-start checkpoint."""
-        return self.artifacts.exclude(name=CHECKPOINT_ARTIFACT)
+        """What people download: every artifact but the warm-start checkpoint and the box classifier."""
+        return self.artifacts.exclude(name__in=HIDDEN_ARTIFACTS)
 
     @property
     def prefix(self) -> str:

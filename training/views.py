@@ -13,7 +13,7 @@ from annotator.ids import parse_id
 from annotator.models import Project, Role
 from annotator.permissions import Action, role_allows
 from training import base_runs
-from training.hyperparameters import CLASSIFIER_ONLY, HyperParametersSerializer, validated
+from training.hyperparameters import CLASSIFIER_ONLY, DETECTOR_ONLY, HyperParametersSerializer, validated
 from training.models import Run, RunKind
 from training.preflight import default_kind
 
@@ -55,8 +55,12 @@ def _with_shown_step(runs) -> list[Run]:
     return runs
 
 
-# Settings a detector refuses (training.hyperparameters.validate); the form hides them for detectors.
-CLASSIFIER_FIELDS = ("fine_tune_epochs", *CLASSIFIER_ONLY)
+# Settings only one kind has (training.hyperparameters.validate refuses them for the other);
+# the form hides them for the other kind.
+ONLY_FOR = {
+    **{name: RunKind.CLASSIFICATION.value for name in ("fine_tune_epochs", *CLASSIFIER_ONLY)},
+    **{name: RunKind.DETECTION.value for name in DETECTOR_ONLY},
+}
 
 
 def form_fields(params: dict) -> list[dict]:
@@ -65,7 +69,7 @@ def form_fields(params: dict) -> list[dict]:
     fields = []
     for name, field in HyperParametersSerializer().fields.items():
         spec = {"name": name, "label": field.label or name, "help": field.help_text or "", "value": params.get(name),
-                "classifier_only": name in CLASSIFIER_FIELDS}  # fmt: skip
+                "only": ONLY_FOR.get(name, "")}  # fmt: skip
         if isinstance(field, serializers.BooleanField):
             spec["type"] = "checkbox"
         elif isinstance(field, serializers.ChoiceField):

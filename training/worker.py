@@ -20,7 +20,7 @@ from django.db.models import F
 
 from annotator.storage import BucketError, project_bucket
 from training import base_runs, cache, services, snapshot, weights
-from training.artifacts import upload_checkpoint, upload_outcome
+from training.artifacts import upload_box_classifier, upload_checkpoint, upload_outcome
 from training.ml.errors import (
     DatasetError,
     ExportError,
@@ -76,14 +76,18 @@ def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
         run.kind, run.hyperparameters, len(data.train), weights.for_worker(run.hyperparameters["alpha"]), warm_start
     )
     reporter.phase(f"training on {len(data.train)} samples, validating on {len(data.validation)}")
+    box_classifier = mlrun.make_box_classifier_config(run.hyperparameters, config, len(data.train))
     outcome = mlrun.run(
         data, config, work_dir, settings.ANNOTATOR_NODE_ROOT,
         on_progress=reporter.progress, should_cancel=reporter.should_cancel, on_phase=reporter.phase,
+        box_classifier=box_classifier,
     )  # fmt: skip
     if outcome.metrics.get("trained_from_scratch"):
         reporter.log("no pretrained weights were available: the backbone trained from scratch, as allowed")
     for name, reason in outcome.metrics["export_failures"].items():
         reporter.log(f"{name} could not be built and is not offered: {reason}")
+    if error := outcome.metrics.get("box_classifier_error"):
+        reporter.log(f"the box classifier could not be exported; suggestions use the detector alone: {error}")
     for name, check in outcome.metrics["verification"].items():
         if not check["ok"]:
             reporter.log(f"{name} is offered unverified: {check['error']}")
@@ -99,6 +103,8 @@ def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
     )  # fmt: skip
     if outcome.checkpoint is not None:
         artifacts.append(upload_checkpoint(run, bucket, outcome.checkpoint))
+    if outcome.box_classifier is not None:
+        artifacts.append(upload_box_classifier(run, bucket, outcome.box_classifier))
     if reporter.should_cancel():
         raise TrainingCancelled("cancelled while uploading")
     reporter.log("done")

@@ -94,7 +94,7 @@ async function loadDefaults(baseRun?: string) {
     if (!baseRun) fillStart(defaults.base_runs as BaseRun[], defaults.base_run as number | null);
     for (const block of settings.querySelectorAll<HTMLElement>("[data-setting]")) {
       const name = block.dataset.setting!;
-      block.hidden = kind !== "classification" && block.hasAttribute("data-classifier-only");
+      block.hidden = block.dataset.only !== undefined && block.dataset.only !== kind;
       const input = block.querySelector<HTMLInputElement | HTMLSelectElement>("[name]")!;
       const value = defaults[name];
       if (input instanceof HTMLInputElement && input.type === "checkbox") input.checked = Boolean(value);

@@ -132,6 +132,27 @@ def test_a_classifier_on_litert_drops_deleted_labels(personas, classification_pr
     assert set(Suggestion.objects.filter(run=run).values_list("label__name", flat=True)) == {"red"}
 
 
+def test_a_detection_runs_box_classifier_names_its_boxes(personas, model_folders, tmp_path):
+    """The tiny detector calls every box "red"; the run's box classifier sees a blue crop."""
+    import shutil
+
+    project = personas.project
+    red, blue = create_label(project, "red"), create_label(project, "blue")
+    images = upload(project, personas.owner, [(f"{i}.png", COLOURS["blue"]) for i in range(2)], size=(80, 60))
+    namer = tmp_path / "box_classifier"  # the folder name the zip holds, as the worker uploads it
+    shutil.copytree(model_folders["classification"]["model_android"], namer)
+    folders = {**model_folders["detection"], "box_classifier": namer}
+    run = real_run(project, personas.owner, "detection", folders, [red, blue])
+    assert "box_classifier" not in {a.name for a in run.offered_artifacts}  # kept for workers, never downloaded
+
+    job = predict(project, personas.owner)
+    assert (job.status, job.images_done, job.suggestions_created) == ("succeeded", 2, 2), job.error
+    suggestions = list(Suggestion.objects.filter(run=run))
+    assert {s.image_id for s in suggestions} == {i.pk for i in images}
+    assert all(s.label == blue and s.score == pytest.approx(0.9, abs=0.01) for s in suggestions)
+    assert all((s.x, s.y, s.x2, s.y2) == pytest.approx(DETECTOR_BOX) for s in suggestions)
+
+
 def test_auto_suggest_predicts_arriving_images(personas, model_folders):
     project = personas.project
     labels = [create_label(project, "red"), create_label(project, "blue")]

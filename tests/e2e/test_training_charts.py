@@ -1,6 +1,7 @@
-"""The training pages in Chromium: the Train form follows the chosen kind; the run page draws its
-learning curves, per-class bars, precision-recall curves and confusion heat map (Chart.js under our
-CSP), and follows a live run: status badge, progress (never past its total) and curves.
+"""The training pages in Chromium: the Train form follows the chosen kind (its defaults, and the
+settings only one kind has); the run page draws its learning curves, per-class bars,
+precision-recall curves and confusion heat map (Chart.js under our CSP), and follows a live run:
+status badge, progress (never past its total) and curves.
 
 Live updates come as a worker sends them: the row is written and `job.progress` broadcast. With a
 shared channel layer (Redis) the event reaches the page by websocket; without one the page's poll
@@ -76,6 +77,9 @@ def test_the_form_loads_the_defaults_of_the_chosen_kind(login, server):
     expect(epochs).to_have_value("80")  # the detector's
     expect(page.locator("#setting-input_size")).to_have_value("320")
     expect(fine_tune).to_be_hidden()  # detectors have no fine-tuning phase
+    box_classifier = page.locator('[data-setting="box_classifier"]')
+    expect(box_classifier).to_be_visible()  # only detectors train one, on by default
+    expect(page.locator("#setting-box_classifier")).to_be_checked()
     expect(page.locator("#help-epochs")).to_contain_text("Passes over the training images")
     assert page.locator("#setting-epochs").get_attribute("aria-describedby") == "help-epochs"
 
@@ -86,10 +90,12 @@ def test_the_form_loads_the_defaults_of_the_chosen_kind(login, server):
     expect(fine_tune).to_be_visible()
     expect(page.locator("#setting-fine_tune_epochs")).to_have_value("60")
     expect(page.locator("#help-fine_tune_epochs")).to_contain_text("Classifier only")
+    expect(box_classifier).to_be_hidden()
 
     page.select_option("#train-kind", "detection")
     expect(epochs).to_have_value("80")
     expect(fine_tune).to_be_hidden()
+    expect(box_classifier).to_be_visible()
     assert page.errors == []
 
 

@@ -6,6 +6,7 @@ pytest-django (``-p no:django``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 pytest.importorskip("tensorflow")
 
+from training.ml.box_classifier import box_classifier_config
 from training.ml.config import ClassifierConfig, DetectorConfig
 from training.ml.dataset import TrainingSet, crops_as_classification, voc_samples
 from training.ml.pipeline import RunResult, run_training
@@ -69,8 +71,18 @@ def node_root() -> Path:
 # all read the same tiny models (a test that changes a file puts it back).
 @pytest.fixture(scope="session")
 def detector_run(tiny_detection, weights, node_root, tmp_path_factory) -> RunResult:
+    """With a tiny box classifier, as a detection run trains one; ``progress`` keeps every report."""
     config = DetectorConfig(input_size=96, weights=weights, steps=12, batch_size=4, learning_rate=5e-3)
-    return run_training(tiny_detection, config, tmp_path_factory.mktemp("detector"), node_root)
+    box_classifier = dataclasses.replace(
+        box_classifier_config(config, 0.05), input_size=96, batch_size=8, feature_augment_copies=1
+    )
+    progress: list = []
+    result = run_training(
+        tiny_detection, config, tmp_path_factory.mktemp("detector"), node_root, progress.append,
+        box_classifier=box_classifier,
+    )  # fmt: skip
+    result.progress = progress  # type: ignore[attr-defined]
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.ml.boxes import iou_matrix, one_label_per_object
+from training.ml.boxes import iou_matrix, name_boxes, one_label_per_object
 
 
 def test_iou_matrix():
@@ -31,3 +31,14 @@ def test_one_label_per_object_on_nothing_and_on_ties():
     assert one_label_per_object(np.zeros((0, 4)), np.zeros(0)).tolist() == []
     same = np.array([[0.1, 0.1, 0.5, 0.5], [0.1, 0.1, 0.5, 0.5]])
     assert one_label_per_object(same, np.array([0.7, 0.7])).tolist() == [0]  # equal scores: the first
+
+
+def test_name_boxes_takes_the_box_classifiers_label_and_multiplies_the_scores():
+    labels, scores = name_boxes(np.array([0.9, 0.5, 0.4]), np.array([[0.1, 0.9], [0.5, 0.5], [0.8, 0.2]]))
+    assert labels.tolist() == [1, 0, 0]  # a tie names the first label
+    np.testing.assert_allclose(scores, [0.81, 0.25, 0.32])
+
+
+def test_name_boxes_on_nothing():
+    labels, scores = name_boxes(np.zeros(0), np.zeros((0, 3)))
+    assert labels.shape == (0,) and scores.shape == (0,)

@@ -126,6 +126,16 @@ def test_resize_matches_tensorflow_bit_for_bit():
         np.testing.assert_array_equal(resize_like_training(pixels, size), expected[0].numpy())
 
 
+def test_a_crop_matches_tensorflow_as_training_cuts_it():
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, (504, 378, 3), dtype=np.uint8)
+    for window, size in [((0.1, 0.2, 0.5, 0.9), 288), ((0.0, 0.0, 0.3, 0.3), 64), ((0.7, 0.6, 1.0, 1.0), 96)]:
+        x, y, x2, y2 = window
+        expected = tf.image.crop_and_resize(pixels[None].astype(np.float32), [[y, x, y2, x2]], [0], [size, size])
+        # Equal up to float rounding (TensorFlow's compiled kernel may fuse a multiply-add).
+        np.testing.assert_allclose(resize_like_training(pixels, size, window), expected[0].numpy(), atol=0.05)
+
+
 def test_pixels_are_what_training_feeds(tmp_path, cards):
     """Lossless images give training's pixels exactly; JPEGs differ only by the decoder:
     Pillow's accurate IDCT (as the run page's "Try it") against tf.io's fast one."""
@@ -191,6 +201,69 @@ def test_boxes_are_in_displayed_coordinates_of_an_exif_rotated_image(detector, t
         (answer,) = Predictor.load(directory).predict([path], min_score=0.5, threshold=0.5)
         assert (answer.width, answer.height) == (40, 80)
         assert answer.detections[0].box == pytest.approx((5 / 39, 40 / 79, 14 / 39, 74 / 79), abs=2 / SIZE)
+
+
+class TinyBoxClassifier(tf.Module):
+    """Names a crop by colour against the detector: "whole" when it is red, "red" otherwise."""
+
+    def __init__(self):
+        super().__init__()
+        spec = tf.TensorSpec([1, SIZE, SIZE, 3], tf.float32, name="image")
+        self.serve = tf.function(self._serve, input_signature=[spec])
+
+    def _serve(self, image):
+        mean = tf.reduce_mean(image, axis=[1, 2]) / 255.0
+        return {"probabilities": tf.nn.softmax(tf.stack([mean[:, 2], mean[:, 0]], axis=-1) * 10.0)}
+
+
+@pytest.fixture(scope="module")
+def box_classifier(tmp_path_factory) -> dict[str, Path]:
+    return _export(TinyBoxClassifier(), "classification", DETECTOR_LABELS, tmp_path_factory.mktemp("box_classifier"))
+
+
+def test_a_box_classifier_names_each_box(detector, box_classifier):
+    image = _picture(80, 60, (8, 30, 30, 55))  # clear of the overhanging box
+    for namer in box_classifier.values():
+        predictor = Predictor.load(detector["android"], box_classifier=namer)
+        (answer,) = predictor.predict([image], min_score=0.1, threshold=0.5)
+        red, overhanging = answer.detections
+        # The red region: "whole" at 0.9 x ~1; the black overhanging box: a tie, the first label at 0.35 x 0.5.
+        assert red.label == 1 and red.score == pytest.approx(0.9, abs=1e-3)
+        assert red.box == pytest.approx((8 / 79, 30 / 59, 30 / 79, 55 / 59), abs=1.5 / SIZE)
+        assert overhanging.label == 0 and overhanging.score == pytest.approx(0.175, abs=1e-3)
+        assert answer.uncertainty == pytest.approx(1 - abs(0.175 - 0.5) / 0.5, abs=1e-3)
+        # Named below min_score, a box is no suggestion.
+        (answer,) = predictor.predict([image], min_score=0.2, threshold=0.5)
+        assert [d.label for d in answer.detections] == [1]
+
+
+def test_the_threshold_is_chosen_over_what_the_predictor_suggests(detector, box_classifier, tmp_path):
+    from training.ml.box_classifier import named
+    from training.ml.evaluate import detections
+
+    path = tmp_path / "red.png"
+    path.write_bytes(_picture(80, 60, (8, 6, 47, 29)))
+    detect = tf.saved_model.load(str(detector["saved_model"])).signatures["serving_default"]
+    classify = tf.saved_model.load(str(box_classifier["saved_model"])).signatures["serving_default"]
+    image = pipelines.load_resized(tf.constant(str(path)), tf.constant([0.0, 0.0, 1.0, 1.0]), SIZE)
+    boxes, classes, scores = named(
+        detections(detect(image=image[None])), str(path), lambda crop: classify(image=crop), SIZE
+    )
+    (answer,) = Predictor.load(detector["android"], box_classifier=box_classifier["android"]).predict(
+        [path], min_score=0.0, threshold=0.5
+    )
+    assert [d.label for d in answer.detections] == classes.tolist()
+    assert [d.score for d in answer.detections] == pytest.approx(scores.tolist(), abs=1e-4)
+    assert [d.box for d in answer.detections] == [pytest.approx(b, abs=1e-5) for b in boxes.tolist()]
+
+
+def test_a_box_classifier_must_be_a_classifier_of_the_detectors_labels(detector, classifier):
+    with pytest.raises(ModelUnusable, match="labels"):
+        Predictor.load(detector["android"], box_classifier=classifier["android"])
+    with pytest.raises(ModelUnusable, match="only a detector"):
+        Predictor.load(classifier["android"], box_classifier=classifier["android"])
+    with pytest.raises(ModelUnusable, match="only a detector"):
+        Predictor.load(detector["android"], box_classifier=detector["android"])
 
 
 def test_classifier_answers_alike_in_both_runtimes(classifier):

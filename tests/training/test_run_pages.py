@@ -27,8 +27,11 @@ def test_the_form_offers_every_setting_with_its_one_line_help(personas):
     for name, field in HyperParametersSerializer().fields.items():
         assert f'id="setting-{name}"' in html
         assert field.help_text and f'<small class="help" id="help-{name}">{escape(field.help_text)}</small>' in html
-    # A detection project: the classifier's settings are there for the kind switch, but hidden.
-    assert '<div class="setting" data-setting="fine_tune_epochs" data-classifier-only hidden>' in html
+    # A detection project: the classifier's settings are there for the kind switch, but hidden;
+    # the detector's own are shown.
+    assert '<div class="setting" data-setting="fine_tune_epochs" data-only="classification" hidden>' in html
+    assert '<div class="setting choice" data-setting="box_classifier" data-only="detection">' in html
+    assert 'name="box_classifier" id="setting-box_classifier" aria-describedby="help-box_classifier" checked' in html
     assert 'id="setting-epochs" data-numeric="int" step="1" min="1" max="1000" value="80"' in html
     assert 'name="alpha" id="setting-alpha" data-numeric="float"' in html and '<option value="0.5" selected>' in html
 

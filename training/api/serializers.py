@@ -41,7 +41,7 @@ class RunSerializer(serializers.ModelSerializer):
 class RunDetailSerializer(RunSerializer):
     """A single run: everything, with its loss and validation curves, log and artifacts."""
 
-    # The checkpoint later runs warm-start from is kept, not offered (Run.offered_artifacts).
+    # The checkpoint later runs warm-start from and the box classifier are kept, not offered (Run.offered_artifacts).
     artifacts = ArtifactSerializer(many=True, read_only=True, source="offered_artifacts")
 
     class Meta(RunSerializer.Meta):

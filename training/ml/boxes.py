@@ -6,6 +6,12 @@ app sees every label's guess), but a person can give an object only one label, s
 keep the best-scored label where boxes of several labels overlap at IoU >= ``SAME_OBJECT_IOU``.
 The default threshold (``evaluate``) is chosen over exactly the detections a ``Predictor``
 suggests.
+
+A detection run may also train a **box classifier** (``box_classifier.py``): the classifier recipe
+on the run's box crops. Where it exists, ``name_boxes`` lets it name each kept box: the label is
+its most probable class, the score the detector's score times that probability, so a box needs
+both a confident detector (there is an object) and a confident classifier (it is this one). On
+playing-cards the detector finds the cards but confuses ranks; the crop classifier does not.
 """
 
 from __future__ import annotations
@@ -40,3 +46,14 @@ def one_label_per_object(boxes: np.ndarray, scores: np.ndarray, iou: float = SAM
         if not any(overlaps[i, k] for k in kept):
             kept.append(i)
     return np.array(kept, dtype=np.int64)
+
+
+def name_boxes(scores: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, scores)`` of boxes named by the box classifier: for box ``i`` with detector
+    score ``scores[i]`` and class probabilities ``probabilities[i]``, the most probable class
+    (the first on a tie) and ``scores[i] * max(probabilities[i])``."""
+    scores = np.asarray(scores, float).reshape(-1)
+    if not len(scores):
+        return np.zeros(0, np.int64), np.zeros(0)
+    probabilities = np.asarray(probabilities, float).reshape(len(scores), -1)
+    return probabilities.argmax(-1).astype(np.int64), scores * probabilities.max(-1)

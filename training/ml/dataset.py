@@ -155,12 +155,24 @@ def _find_image(image_dir: Path, filename: str | None, stem: str) -> Path:
     raise DatasetError(f"no image for {stem} in {image_dir}")
 
 
-def crops_as_classification(samples: Iterable[Sample], margin: float = 0.05) -> list[Sample]:
+# The context kept around a box when it is cut out for a classifier (training and suggestions alike).
+CROP_MARGIN = 0.05
+
+
+def crop_window(
+    box: tuple[float, float, float, float], margin: float = CROP_MARGIN
+) -> tuple[float, float, float, float]:
+    """The normalised window a classifier sees of box ``x, y, x2, y2``: the box grown by ``margin``
+    of its size on every side, clipped to the image."""
+    x, y, x2, y2 = box
+    mx, my = (x2 - x) * margin, (y2 - y) * margin
+    return (max(x - mx, 0.0), max(y - my, 0.0), min(x2 + mx, 1.0), min(y2 + my, 1.0))
+
+
+def crops_as_classification(samples: Iterable[Sample], margin: float = CROP_MARGIN) -> list[Sample]:
     """One classification sample per box, cropping the box (plus a small margin) at load time."""
-    crops = []
-    for sample in samples:
-        for box in sample.boxes:
-            mx, my = (box.x2 - box.x) * margin, (box.y2 - box.y) * margin
-            window = (max(box.x - mx, 0.0), max(box.y - my, 0.0), min(box.x2 + mx, 1.0), min(box.y2 + my, 1.0))
-            crops.append(replace(sample, label=box.label, boxes=(), crop=window))
-    return crops
+    return [
+        replace(sample, label=box.label, boxes=(), crop=crop_window((box.x, box.y, box.x2, box.y2), margin))
+        for sample in samples
+        for box in sample.boxes
+    ]

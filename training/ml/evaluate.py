@@ -206,11 +206,11 @@ def detection_report(
         curves[name] = pr_curve(recall, precision)
     scored = [v for v in ap.values() if v is not None]
     mean_ap = float(np.mean(scored)) if scored else 0.0
-    suggestion = _suggestion_threshold(ground_truth, detections, iou_threshold)
+    suggestion = detector_suggestion_threshold(ground_truth, detections, iou_threshold)
     return DetectionReport(mean_ap, ap, iou_threshold, len(ground_truth), curves, suggestion)
 
 
-def _suggestion_threshold(
+def detector_suggestion_threshold(
     ground_truth: Sequence[tuple[np.ndarray, np.ndarray]],
     detections: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
     iou_threshold: float,

@@ -16,6 +16,11 @@ Invariants:
   ``x < x2`` and ``y < y2`` (a box that clipping leaves empty is dropped). No two detections
   overlap at IoU >= 0.5: where the model gives one object several labels, the best-scored
   label is the suggestion (``boxes.one_label_per_object``; the threshold is chosen the same way).
+- With a **box classifier** (a detection run's ``box_classifier/``), each kept box is cut out of
+  the displayed image as training cut its crops (``dataset.crop_window``, resized with the same
+  sampling) and named by it (``boxes.name_boxes``: its most probable label, score = detector
+  score x that probability); boxes whose named score falls below ``min_score`` are dropped.
+  The run's suggestion threshold was chosen over exactly these (``box_classifier.py``).
 - ``uncertainty`` is in 0..1, higher = more worth a person's look (active learning orders
   images by it, most uncertain first):
 
@@ -51,7 +56,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .boxes import one_label_per_object
+from .boxes import name_boxes, one_label_per_object
+from .dataset import crop_window
 from .errors import ModelUnusable
 
 LITERT, SAVED_MODEL_RUNTIME = "litert", "saved_model"
@@ -115,16 +121,20 @@ def choose_model_dir(android_dir: Path | None, saved_model_dir: Path | None) -> 
     raise ModelUnusable(f"no model to predict with in {android_dir} or {saved_model_dir}")
 
 
-def resize_like_training(pixels: np.ndarray, size: int) -> np.ndarray:
-    """``tf.image.crop_and_resize(pixels[None], [[0, 0, 1, 1]], [0], [size, size])[0]`` in
-    NumPy: bilinear, corners aligned, no antialiasing; float32 ``[size, size, C]``.
+def resize_like_training(
+    pixels: np.ndarray, size: int, window: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+) -> np.ndarray:
+    """``tf.image.crop_and_resize(pixels[None], [[y, x, y2, x2]], [0], [size, size])[0]`` in
+    NumPy for ``window = (x, y, x2, y2)`` (default: the whole image): bilinear, corners
+    aligned, no antialiasing; float32 ``[size, size, C]``.
 
     Computed in float32 exactly as TensorFlow does, quirk included: where the last sample
     point rounds past the image's edge (e.g. 504 px to 224), that row or column is 0, as it
     was in training."""
     height, width, channels = pixels.shape
-    ys, top, bottom, rows_inside = _sample_points(height, size)
-    xs, left, right, columns_inside = _sample_points(width, size)
+    x, y, x2, y2 = window
+    ys, top, bottom, rows_inside = _sample_points(height, size, y, y2)
+    xs, left, right, columns_inside = _sample_points(width, size, x, x2)
     # Gathered as uint8 from (rows, width * channels), converted only once picked: a few
     # milliseconds where indexing the 3-D float image took several times longer.
     flat = pixels.reshape(height, width * channels)
@@ -146,14 +156,20 @@ def resize_like_training(pixels: np.ndarray, size: int) -> np.ndarray:
     return resized
 
 
-def _sample_points(extent: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """crop_and_resize's source coordinates for a 0..1 box: lerp weights, lower and upper
-    index (clamped to the image) and whether the point lies inside it."""
+def _sample_points(
+    extent: int, size: int, start: float = 0.0, end: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """crop_and_resize's source coordinates for the span ``start..end`` (normalised) of an
+    axis: lerp weights, lower and upper index (clamped to the image) and whether the point
+    lies inside it."""
+    start32, end32, last = np.float32(start), np.float32(end), np.float32(extent - 1)
     if size > 1:
-        points = np.arange(size, dtype=np.float32) * (np.float32(extent - 1) / np.float32(size - 1))
+        scale = (end32 - start32) * last / np.float32(size - 1)
+        points = start32 * last + np.arange(size, dtype=np.float32) * scale
     else:
-        points = np.full(1, 0.5 * (extent - 1), np.float32)
-    inside = points <= extent - 1
+        points = np.full(1, np.float32(0.5) * (start32 + end32) * last, np.float32)
+    inside = (points >= 0) & (points <= extent - 1)
+    points = np.clip(points, 0, None)
     lower = np.floor(points)
     upper = np.minimum(np.ceil(points), extent - 1)
     return (
@@ -174,6 +190,9 @@ class Predictor:
     """One exported model, loaded once; ``predict`` is safe to call from several threads
     (calls take turns on the model)."""
 
+    kind: str
+    labels: tuple[str, ...]
+
     def __init__(
         self,
         kind: str,
@@ -182,20 +201,34 @@ class Predictor:
         runtime: str,
         run_model: Callable[[np.ndarray], Outputs],
         decode_threads: int = 2,
+        box_classifier: Predictor | None = None,
     ):
+        if box_classifier is not None and (kind == CLASSIFICATION or box_classifier.kind != CLASSIFICATION):
+            raise ModelUnusable("a box classifier is a classifier, and only a detector has one")
+        if box_classifier is not None and box_classifier.labels != labels:
+            raise ModelUnusable(f"the box classifier's labels {box_classifier.labels} are not the detector's {labels}")
         self.kind = kind
         self.labels = labels
         self.input_size = input_size
         self.runtime = runtime
         self.decode_threads = max(1, decode_threads)
+        self.box_classifier = box_classifier
         self._run_model = run_model
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, directory: Path | str, num_threads: int | None = None, decode_threads: int = 2) -> Predictor:
+    def load(
+        cls,
+        directory: Path | str,
+        num_threads: int | None = None,
+        decode_threads: int = 2,
+        box_classifier: Path | str | None = None,
+    ) -> Predictor:
         """Open ``model_android/`` or ``model/``; ``num_threads`` is LiteRT's (default: every
-        core this process may use); a SavedModel uses TensorFlow's process-wide thread pools."""
+        core this process may use); a SavedModel uses TensorFlow's process-wide thread pools.
+        ``box_classifier`` is a detector's ``box_classifier/`` folder, loaded the same way."""
         directory = Path(directory)
+        namer = None if box_classifier is None else cls.load(box_classifier, num_threads)
         try:
             meta = json.loads((directory / "metadata.json").read_text())
             kind, labels, model_input = meta["kind"], tuple(meta["labels"]), meta["input"]
@@ -209,7 +242,7 @@ class Predictor:
             runtime, run_model = SAVED_MODEL_RUNTIME, _saved_model(directory, input_name)
         else:
             raise ModelUnusable(f"{directory} has neither {TFLITE_FILE} nor saved_model.pb")
-        return cls(kind, labels, input_size, runtime, run_model, decode_threads)
+        return cls(kind, labels, input_size, runtime, run_model, decode_threads, namer)
 
     def predict(
         self, images: Sequence[bytes | Path], *, min_score: float, threshold: float
@@ -229,12 +262,13 @@ class Predictor:
             if isinstance(decoded, UnreadableImage):
                 yield decoded
                 continue
-            pixels, width, height = decoded
+            resized, original = decoded
             with self._lock:
-                outputs = self._run_model(pixels[None])
-            yield self._prediction(outputs, width, height, min_score, threshold)
+                outputs = self._run_model(resized[None])
+                prediction = self._prediction(outputs, original, min_score, threshold)
+            yield prediction
 
-    def _decoded(self, images: Iterable[bytes | Path]) -> Iterator[tuple[np.ndarray, int, int] | UnreadableImage]:
+    def _decoded(self, images: Iterable[bytes | Path]) -> Iterator[tuple[np.ndarray, np.ndarray] | UnreadableImage]:
         """Decoded, resized images in order, a few decoded ahead while the model runs."""
         ahead = 2 * self.decode_threads
         with ThreadPoolExecutor(self.decode_threads, thread_name_prefix="decode") as pool:
@@ -246,23 +280,44 @@ class Predictor:
             while pending:
                 yield pending.popleft().result()
 
-    def _prepare(self, index: int, source: bytes | Path) -> tuple[np.ndarray, int, int] | UnreadableImage:
+    def _prepare(self, index: int, source: bytes | Path) -> tuple[np.ndarray, np.ndarray] | UnreadableImage:
+        """``(the model's input, the displayed image)``, or why the image cannot be read."""
         try:
             pixels = decode(source)
         except Exception as error:  # Pillow raises many types (OSError, SyntaxError, DecompressionBombError, ...)
             return UnreadableImage(index, f"{type(error).__name__}: {error}")
-        height, width = pixels.shape[:2]
-        return resize_like_training(pixels, self.input_size), width, height
+        return resize_like_training(pixels, self.input_size), pixels
 
-    def _prediction(
-        self, outputs: Outputs, width: int, height: int, min_score: float, threshold: float
-    ) -> ImagePrediction:
+    def _prediction(self, outputs: Outputs, pixels: np.ndarray, min_score: float, threshold: float) -> ImagePrediction:
+        height, width = pixels.shape[:2]
         if self.kind == CLASSIFICATION:
-            probabilities = tuple(float(p) for p in np.asarray(outputs["probabilities"]).reshape(-1))
+            probabilities = _probabilities(outputs)
             return ImagePrediction((), probabilities, classifier_uncertainty(probabilities), width, height)
         found = _detections(outputs, min_score)
+        if self.box_classifier is not None:
+            found = self._named(found, pixels, min_score)
         uncertainty = detector_uncertainty([d.score for d in found], threshold)
         return ImagePrediction(found, None, uncertainty, width, height)
+
+    def _named(self, found: tuple[Detection, ...], pixels: np.ndarray, min_score: float) -> tuple[Detection, ...]:
+        """The detections named by the box classifier, best first, those still >= ``min_score``."""
+        namer = self.box_classifier
+        assert namer is not None
+        probabilities = [
+            _probabilities(namer._run_model(resize_like_training(pixels, namer.input_size, crop_window(d.box))[None]))
+            for d in found
+        ]
+        labels, scores = name_boxes(np.array([d.score for d in found]), np.array(probabilities))
+        named = [
+            Detection(int(label), float(score), d.box)
+            for d, label, score in zip(found, labels, scores, strict=True)
+            if score >= min_score
+        ]
+        return tuple(sorted(named, key=lambda d: -d.score))
+
+
+def _probabilities(outputs: Outputs) -> tuple[float, ...]:
+    return tuple(float(p) for p in np.asarray(outputs["probabilities"]).reshape(-1))
 
 
 def _detections(outputs: Outputs, min_score: float) -> tuple[Detection, ...]:
