@@ -15,7 +15,7 @@ from training.ml.dataset import TrainingSet
 from training.ml.models import classifier as classifier_model
 from training.ml.models.backbone import untrained
 from training.ml.train_classifier import train_classifier, warm_start_classifier
-from training.ml.train_detector import detector_model
+from training.ml.train_detector import detector_model, train_detector
 from training.ml.warmstart import (
     WarmStart,
     WarmStartFailed,
@@ -176,3 +176,38 @@ def test_a_warm_started_classifier_trains_from_its_base(tiny_classification, wei
     assert not result.trained_from_scratch
     first_base_loss = base.history[0]["loss"]
     assert next(loss for loss in losses if loss is not None) < first_base_loss
+
+
+def test_a_warm_started_detector_never_ends_below_its_base_on_the_validation_split(tiny_detection, tmp_path):
+    """The base's weights are scored before the first step: training that does not beat them
+    (here a learning rate that wrecks the model) ends with them restored."""
+    config = DetectorConfig(input_size=SIZE, alpha=0.35, weights=None, allow_scratch=True, head_channels=16)
+    base, _ = detector_model(tiny_detection, config)
+    _perturb(base, seed=3)
+    checkpoint = save_checkpoint(base, tmp_path)
+    identity = tuple(range(len(tiny_detection.labels)))
+    warm = dataclasses.replace(
+        config, warm_start=WarmStart(checkpoint, tiny_detection.labels, identity), steps=3, batch_size=4,
+        learning_rate=10.0, eval_every=1, augment=dataclasses.replace(config.augment, scale_crop=False),
+    )  # fmt: skip
+    result = train_detector(tiny_detection, warm)
+    assert [point[0] for point in result.eval_curve] == [0, 2, 3]  # the base, each epoch of 2 steps, the end
+    assert result.best is not None and result.best["step"] == 0
+    for ours, theirs in zip(result.model.get_weights(), base.get_weights(), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_a_warm_started_detector_keeps_every_batch_norm_frozen(tiny_detection, tmp_path):
+    """Its statistics were learnt with the base run; trained again they wrecked a converged detector."""
+    config = DetectorConfig(input_size=SIZE, alpha=0.35, weights=None, allow_scratch=True, head_channels=16)
+    fresh, _ = detector_model(tiny_detection, config)
+    norms = [layer for layer in fresh.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.trainable for layer in norms)  # a new neck learns its statistics
+    identity = tuple(range(len(tiny_detection.labels)))
+    warm = dataclasses.replace(
+        config, warm_start=WarmStart(save_checkpoint(fresh, tmp_path), tiny_detection.labels, identity)
+    )
+    model, _ = detector_model(tiny_detection, warm)
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and not any(layer.trainable for layer in norms)
+    assert model.get_layer("heatmap").trainable  # the rest still learns
