@@ -23,6 +23,7 @@ def test_it_takes_the_detector_runs_backbone_and_settings_and_scales_its_epochs(
     assert (config.input_size, config.head_epochs, config.fine_tune_epochs) == (
         defaults.input_size, defaults.head_epochs, defaults.fine_tune_epochs,
     )  # fmt: skip
+    assert config.test_time_flip is False  # it runs once per box
     half = box_classifier_config(detector, 0.5)
     assert (half.head_epochs, half.fine_tune_epochs) == (defaults.head_epochs // 2, defaults.fine_tune_epochs // 2)
     assert (box_classifier_config(detector, 0.0).head_epochs, box_classifier_config(detector, 5).head_epochs) == (

@@ -44,7 +44,8 @@ FOLDER = "box_classifier"
 
 def box_classifier_config(detector: DetectorConfig, scale: float = 1.0) -> ClassifierConfig:
     """The classifier recipe's defaults with the detector run's backbone, weights, seed and
-    evaluation settings; ``scale`` (0..1] shortens both phases, as a run with fewer epochs asks."""
+    evaluation settings, without flip averaging; ``scale`` (0..1] shortens both phases, as a run
+    with fewer epochs asks."""
     defaults = ClassifierConfig()
     scale = min(max(scale, 0.0), 1.0)
     return dataclasses.replace(
@@ -58,6 +59,9 @@ def box_classifier_config(detector: DetectorConfig, scale: float = 1.0) -> Class
         cache_images=detector.cache_images,
         head_epochs=max(1, round(defaults.head_epochs * scale)),
         fine_tune_epochs=max(1, round(defaults.fine_tune_epochs * scale)),
+        # It runs once per suggested box: flip averaging would double that for a crop or two
+        # of 75 (docs/training.md), and the crops already cost more than the detector.
+        test_time_flip=False,
     )
 
 

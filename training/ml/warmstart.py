@@ -17,9 +17,10 @@ index into ``base_labels``, and no base row is used twice. The mapping itself is
 the caller (the Django side matches labels by id, then by name) with ``label_mapping``.
 This module imports no TensorFlow at import time, so the web process can use it.
 
-On playing-cards (bench/warm_start.py --quick) a warm start from a run on 60 % of the images
-reached the from-ImageNet score on all of them (± 0.02) with about half the steps, so a
-warm-started run defaults to ``WARM_EPOCH_FRACTION`` of the epochs (docs/training.md, "Warm start").
+On playing-cards at the product's defaults (bench/warm_start.py) a warm start from a run on 60 %
+of the images reached the from-ImageNet score on all of them (± 0.02) with half the steps (the
+detector, its batch norm frozen: train_detector.detector_model) or a quarter (the classifier), so
+a warm-started run defaults to ``WARM_EPOCH_FRACTION`` of the epochs (docs/training.md, "Warm start").
 """
 
 from __future__ import annotations
