@@ -87,7 +87,7 @@ def _train(run: Run, reporter: Reporter, work_dir: Path) -> None:
     for name, reason in outcome.metrics["export_failures"].items():
         reporter.log(f"{name} could not be built and is not offered: {reason}")
     if error := outcome.metrics.get("box_classifier_error"):
-        reporter.log(f"the box classifier could not be exported; suggestions use the detector alone: {error}")
+        reporter.log(f"no box classifier: suggestions use the detector alone ({error})")
     for name, check in outcome.metrics["verification"].items():
         if not check["ok"]:
             reporter.log(f"{name} is offered unverified: {check['error']}")

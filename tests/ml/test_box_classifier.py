@@ -10,6 +10,7 @@ from pathlib import Path
 
 from training.ml.box_classifier import box_classifier_config, box_crops, train_box_classifier
 from training.ml.config import ClassifierConfig, DetectorConfig
+from training.ml.pipeline import run_training
 from training.ml.predict import LITERT, Predictor
 
 
@@ -85,3 +86,15 @@ def test_the_suggestion_threshold_is_the_pairs(detector_run):
     threshold = detector_run.evaluation["suggestion_threshold"]
     # The pair's threshold is marked; a tiny detector may find nothing right, then there is none.
     assert threshold == {} or threshold.get("box_classifier") is True
+
+
+def test_a_box_classifier_that_cannot_train_leaves_the_detector_run_whole(tiny_detection, node_root, tmp_path):
+    """No ImageNet weights for it (an offline warm start needs none for the detector): the run
+    finishes with the detector alone, says why, and keeps the detector's own threshold."""
+    config = DetectorConfig(input_size=64, alpha=0.35, weights=None, allow_scratch=True, steps=2, batch_size=4)
+    namer = dataclasses.replace(box_classifier_config(config, 0.01), weights=None, allow_scratch=False)
+    result = run_training(tiny_detection, config, tmp_path, node_root, box_classifier=namer)
+    assert result.box_classifier is None and "WeightsUnavailable" in (result.box_classifier_error or "")
+    assert "box_classifier" not in result.evaluation
+    assert result.evaluation["suggestion_threshold"].get("box_classifier") is None
+    assert set(result.exports.all()) >= {"model", "model_android"}

@@ -8,8 +8,9 @@ false with the reason, and both are the caller's to report.
 
 A detector given a ``box_classifier`` config also trains the box classifier of its suggestions
 (``box_classifier.py``) after the detector, and the suggestion threshold in the evaluation is
-then the pair's. When the box classifier cannot be exported, the run goes on without it and
-the threshold is the detector's own again, so the threshold always fits what will suggest.
+then the pair's. When the box classifier cannot be trained (e.g. an offline warm start has no
+ImageNet weights for it) or exported, the run goes on without it (``box_classifier_error`` says
+why) and the threshold is the detector's own, so the threshold always fits what will suggest.
 """
 
 from __future__ import annotations
@@ -92,10 +93,15 @@ def run_training(
 
     result = train(data, config, tracked, should_cancel)
     checkpoint = save_checkpoint(result.model, workdir / "checkpoint")
-    namer = None
+    namer, namer_error = None, None
     if box_classifier is not None and data.kind == DETECTION and len(data.labels) > 1:
         phase("training the box classifier")
-        namer = train_box_classifier(data, box_classifier, on_progress, should_cancel, steps_done[0])
+        try:
+            namer = train_box_classifier(data, box_classifier, on_progress, should_cancel, steps_done[0])
+        except TrainingCancelled:
+            raise
+        except Exception as error:  # e.g. no ImageNet weights on an offline warm start: the detector stands
+            namer_error = f"{type(error).__name__}: {error}"[:2000]
     serve = InferenceModule(result).serve
     evaluation, pictures, own_threshold = None, [], None
     if data.validation:
@@ -113,7 +119,7 @@ def run_training(
         )
     phase("exporting")
     exports = export_all(result, workdir)
-    namer_dir, namer_error = None, None
+    namer_dir = None
     if namer is not None:
         try:
             namer_dir = export_box_classifier(namer, workdir / BOX_CLASSIFIER)
