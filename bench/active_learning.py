@@ -22,6 +22,7 @@ Three parts, each scored on test/, which no model trains or picks a threshold on
    LiteRT with the box classifier (what suggests), LiteRT alone and the SavedModel alone.
 
     .venv/bin/python bench/active_learning.py [--quick] [--part 1|2|3 ...] [--seeds N] [--json OUT]
+        [--keep DIR]
 
 `--quick` shrinks images and epochs so that everything runs in about ten minutes; its figures
 are for that setting, not the product's defaults.
@@ -293,6 +294,7 @@ def main() -> None:
     parser.add_argument("--part", type=int, choices=(1, 2, 3), action="append", help="run only this part (repeatable)")
     parser.add_argument("--seeds", type=int, default=1, help="repetitions of the labelling loop")
     parser.add_argument("--json", type=Path, help="also write the figures here (after each part)")
+    parser.add_argument("--keep", type=Path, help="keep part 1's exported models in this folder")
     args = parser.parse_args()
     parts = set(args.part or (1, 2, 3))
     full = (DetectorConfig.input_size, DetectorConfig.epochs)
@@ -314,7 +316,11 @@ def main() -> None:
         if parts & {1, 3}:
             print(f"training the suggestion model on train/ ({setting})", flush=True)
             trained = train(labels, train_samples, config, box_classifier=True)
-            model = export(trained, work / "suggestions")
+            model = export(trained, (args.keep or work) / "suggestions")
+            if args.keep:
+                (args.keep / "thresholds.json").write_text(
+                    json.dumps({"detector": trained.threshold, "pair": trained.pair_threshold}, indent=2)
+                )
             if 1 in parts:
                 for key, named, what in (("detector", False, "the detector alone"),
                                          ("suggestions", True, "detector + box classifier")):  # fmt: skip
