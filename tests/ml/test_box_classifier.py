@@ -8,7 +8,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from training.ml.box_classifier import box_classifier_config, box_crops, train_box_classifier
+from training.ml.box_classifier import INPUT_SIZE, box_classifier_config, box_crops, train_box_classifier
 from training.ml.config import ClassifierConfig, DetectorConfig
 from training.ml.pipeline import run_training
 from training.ml.predict import LITERT, Predictor
@@ -22,8 +22,10 @@ def test_it_takes_the_detector_runs_backbone_and_settings_and_scales_its_epochs(
         0.35, "/w.h5", 7, 3, 2,
     )  # fmt: skip
     assert (config.input_size, config.head_epochs, config.fine_tune_epochs) == (
-        defaults.input_size, defaults.head_epochs, defaults.fine_tune_epochs,
+        INPUT_SIZE, defaults.head_epochs, defaults.fine_tune_epochs,
     )  # fmt: skip
+    small = dataclasses.replace(detector, input_size=160)  # a run set small for speed
+    assert box_classifier_config(small).input_size == 160
     assert config.test_time_flip is False  # it runs once per box
     half = box_classifier_config(detector, 0.5)
     assert (half.head_epochs, half.fine_tune_epochs) == (defaults.head_epochs // 2, defaults.fine_tune_epochs // 2)
