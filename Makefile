@@ -39,6 +39,9 @@ browser:
 var:
 	mkdir -p var
 
+# Links (the login line below, invitations) name the address served unless ANNOTATOR_BASE_URL says
+# otherwise, so `make run PORT=8765` prints a login URL that works.
+run: export ANNOTATOR_BASE_URL ?= http://$(HOST):$(PORT)
 run: install build var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin

@@ -17,7 +17,18 @@ from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """The shared datasets and weights: ``ANNOTATOR_SHARED_DATA``, else ``../shared/data`` beside
+    the checkout, else the workplace's ``/work/shared/data`` (a clone made elsewhere still tests)."""
+    if os.environ.get("ANNOTATOR_SHARED_DATA"):
+        return Path(os.environ["ANNOTATOR_SHARED_DATA"])
+    beside = REPO_ROOT.parent / "shared" / "data"
+    return beside if beside.is_dir() else Path("/work/shared/data")
+
+
+SHARED_DATA = _shared_data()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,8 @@ from training.ml.dataset import TrainingSet, crops_as_classification, voc_sample
 from training.ml.pipeline import RunResult, run_training
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("ANNOTATOR_SHARED_DATA", "/work/shared/data"))
+from tests.conftest import SHARED_DATA  # noqa: E402
+
 CARDS = SHARED_DATA / "playing-cards"
 RACCOON = SHARED_DATA / "raccoon"
 WEIGHTS = SHARED_DATA / "keras-weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"

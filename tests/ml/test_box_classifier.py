@@ -68,6 +68,7 @@ def test_its_progress_continues_the_runs(detector_run):
     assert [r.step for r in reports] == sorted(r.step for r in reports)
     assert all(r.step <= r.total_steps for r in reports)
     assert all(r.loss is None and r.eval_point is None for r in named)  # the run's curves stay the detector's
+    assert all(r.epoch is None and r.total_epochs is None for r in named)  # its epochs are not the run's
 
 
 def test_a_predictor_suggests_with_it(detector_run, cards):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
@@ -14,10 +13,11 @@ from annotator.models import Image, Project
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
 from annotator.services.images import add_images
 from annotator.services.projects import create_label
+from tests.conftest import SHARED_DATA
 from tests.keras_host import KerasHost
 
 COLOURS = {"red": (200, 40, 40), "blue": (40, 40, 200), "green": (40, 180, 40)}
-WEIGHTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "keras-weights"
+WEIGHTS = SHARED_DATA / "keras-weights"
 WEIGHTS_FILE = WEIGHTS / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"
 
 

@@ -17,7 +17,8 @@ Invariants:
 - Its folder holds ``model.tflite`` (LiteRT, what a ``Predictor`` runs) and the SavedModel it was
   converted from (the fallback when the conversion fails), with ``metadata.json``.
 - Its progress continues the run's: steps after the detector's, phases named
-  ``box classifier <phase>``, no loss or evaluation points (the run's curves are the detector's).
+  ``box classifier <phase>``, no epochs (its epochs are not the run's), no loss or evaluation
+  points (the run's curves are the detector's).
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def continued(on_progress: ProgressFn | None, offset: int) -> ProgressFn | None:
                 phase=f"box classifier {progress.phase}",
                 step=offset + progress.step,
                 total_steps=offset + progress.total_steps,
+                # Its epochs are not the run's: "epoch 4 of 4" after a 6-epoch run misleads.
+                epoch=None,
+                total_epochs=None,
                 loss=None,
                 metrics={},
                 val_metric=None,

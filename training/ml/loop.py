@@ -35,8 +35,8 @@ class Progress:
     phase: str  # "features", "head", "fine_tune" or "train"
     step: int  # steps done, over all phases; never more than total_steps
     total_steps: int
-    epoch: int
-    total_epochs: int
+    epoch: int | None  # None after the run's own epochs (its box classifier's phases)
+    total_epochs: int | None
     loss: float | None
     metrics: dict[str, float]
     eta_seconds: float | None

@@ -12,9 +12,8 @@ from PIL import Image
 
 from annotator.formats import Box, Dataset, DatasetImage
 from annotator.formats.dataset import label_problem
+from tests.conftest import SHARED_DATA
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 RACCOON = SHARED_DATA / "raccoon"
 PLAYING_CARDS = SHARED_DATA / "playing-cards"
 
