@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .helpers import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 
 def test_importing_formats_loads_neither_django_nor_tensorflow() -> None:
