@@ -33,6 +33,7 @@ from annotator import jobs
 from annotator.events import broadcast
 from annotator.models import Box, Image, ImageStatus, Label, Project
 from annotator.models.jobs import ACTIVE_JOB_STATUSES, JobStatus
+from annotator.formats.checks import shown
 from assist import autolabel
 from assist.errors import (
     InvalidScope,
@@ -112,9 +113,9 @@ def validate_threshold(value: object) -> float:
             raise TypeError
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidThreshold(f"The threshold must be a number from 0 to 1, not {value!r}.") from None
+        raise InvalidThreshold(f"The threshold must be a number from 0 to 1, not {shown(value)}.") from None
     if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise InvalidThreshold(f"The threshold must lie from 0 to 1; {value!r} does not.")
+        raise InvalidThreshold(f"The threshold must lie from 0 to 1; {shown(value)} does not.")
     return number
 
 

@@ -97,6 +97,17 @@ def test_other_thresholds_are_refused(value):
     assert refused.value.code == "invalid_threshold" and refused.value.status == 400
 
 
+def test_a_refused_threshold_is_quoted_cut_short():
+    """A megabyte of text, or a list nested past Python's recursion limit, is not echoed back."""
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    for value in ("9" * 1_000_000, nested):
+        with pytest.raises(InvalidThreshold) as refused:
+            services.validate_threshold(value)
+        assert len(str(refused.value)) < 200
+
+
 def test_the_default_threshold_is_the_runs_best_f1_else_one_half(project):
     assert services.suggestion_threshold(make_run(project)) == 0.5
     tuned = make_run(project, metrics={"suggestion_threshold": {"score": 0.42, "f1": 0.9}})

@@ -21,6 +21,7 @@ from annotator.api.errors import ApiError
 from annotator.api.pagination import IdCursorPagination
 from annotator.api.schema import errors
 from annotator.api.views import ProjectScopedMixin
+from annotator.formats.checks import shown
 from annotator.ids import parse_id
 from annotator.models import Project
 from annotator.permissions import Action
@@ -55,7 +56,7 @@ def _kind(project: Project, value: str | None) -> str:
     if not value:
         return default_kind(project)
     if value not in RunKind.values:
-        raise ApiError("invalid_kind", f"Unknown kind {value!r}; use one of {RunKind.values}.")
+        raise ApiError("invalid_kind", f"Unknown kind {shown(value)}; use one of {RunKind.values}.")
     return value
 
 
