@@ -54,6 +54,21 @@ def test_what_a_client_shows_must_match_within_the_tolerance():
     assert compare_detector(outputs([((0.1, 0.1, 0.5, 0.4), 1, 0.305)]), outputs([])) == []
 
 
+def test_a_near_tie_may_keep_either_twin():
+    """Seen in Chromium's CPU backend: of two class-3 boxes overlapping by 0.48 and scored 0.0955
+    and 0.0946, TFLite kept both and TF.js only the stronger; a near tie is float noise."""
+    strong, weak = ((0.0, 0.2997, 0.6162, 0.9482), 3, 0.0955), ((0.0484, 0.5498, 0.6996, 1.0), 3, 0.0946)
+    assert compare_detector(outputs([strong, weak]), outputs([strong]), atol=2e-3, score_threshold=0.05) == []
+    assert compare_detector(outputs([strong]), outputs([strong, weak]), atol=2e-3, score_threshold=0.05) == []
+    # Not a tie: scored apart by more than the tolerance, of another class, or barely overlapping.
+    apart = ((0.0484, 0.5498, 0.6996, 1.0), 3, 0.0900)
+    assert compare_detector(outputs([strong, apart]), outputs([strong]), atol=2e-3, score_threshold=0.05)
+    other_class = ((0.0484, 0.5498, 0.6996, 1.0), 2, 0.0946)
+    assert compare_detector(outputs([strong, other_class]), outputs([strong]), atol=2e-3, score_threshold=0.05)
+    beside = ((0.0484, 0.8, 0.6996, 1.0), 3, 0.0946)
+    assert compare_detector(outputs([strong, beside]), outputs([strong]), atol=2e-3, score_threshold=0.05)
+
+
 def test_classifier_probabilities_and_top_label():
     probabilities = lambda *p: {"probabilities": np.array([p], np.float32)}  # noqa: E731
     assert compare_classifier(probabilities(0.7, 0.3), probabilities(0.705, 0.295)) == []
