@@ -31,9 +31,9 @@ from django.utils import timezone
 from accounts.models import User
 from annotator import jobs
 from annotator.events import broadcast
+from annotator.formats.checks import shown
 from annotator.models import Box, Image, ImageStatus, Label, Project
 from annotator.models.jobs import ACTIVE_JOB_STATUSES, JobStatus
-from annotator.formats.checks import shown
 from assist import autolabel
 from assist.errors import (
     InvalidScope,

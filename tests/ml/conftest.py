@@ -7,8 +7,12 @@ pytest-django (``-p no:django``).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -68,22 +72,50 @@ def node_root() -> Path:
     return REPO_ROOT
 
 
-# Trained and exported once per session: test_export, test_web_helper and test_model_docs
-# all read the same tiny models (a test that changes a file puts it back).
+T = TypeVar("T")
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
+    """``build(folder)``'s result, built once per test run, not once per xdist worker.
+
+    Workers share their base temp's parent; the first to take the lock builds into
+    ``name/`` and pickles the result beside it, the others wait and read it. Without
+    xdist the folder is this session's own (the parent would outlive it).
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, saved = root / name, root / f"{name}.pickle"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if build raises
+        if saved.is_file():
+            return pickle.loads(saved.read_bytes())
+        result = build(folder)
+        partial = saved.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(result))
+        partial.rename(saved)
+        return result
+
+
+# Trained and exported once per test run (every worker reads the same files): test_export,
+# test_web_helper, test_model_docs and others read these tiny models and never change them
+# (a test that needs a changed model changes a copy).
 @pytest.fixture(scope="session")
 def detector_run(tiny_detection, weights, node_root, tmp_path_factory) -> RunResult:
     """With a tiny box classifier, as a detection run trains one; ``progress`` keeps every report."""
-    config = DetectorConfig(input_size=96, weights=weights, steps=12, batch_size=4, learning_rate=5e-3)
-    box_classifier = dataclasses.replace(
-        box_classifier_config(config, 0.05), input_size=96, batch_size=8, feature_augment_copies=1
-    )
-    progress: list = []
-    result = run_training(
-        tiny_detection, config, tmp_path_factory.mktemp("detector"), node_root, progress.append,
-        box_classifier=box_classifier,
-    )  # fmt: skip
-    result.progress = progress  # type: ignore[attr-defined]
-    return result
+
+    def build(folder: Path) -> RunResult:
+        config = DetectorConfig(input_size=96, weights=weights, steps=12, batch_size=4, learning_rate=5e-3)
+        box_classifier = dataclasses.replace(
+            box_classifier_config(config, 0.05), input_size=96, batch_size=8, feature_augment_copies=1
+        )
+        progress: list = []
+        result = run_training(
+            tiny_detection, config, folder, node_root, progress.append, box_classifier=box_classifier
+        )  # fmt: skip
+        result.progress = progress  # type: ignore[attr-defined]
+        return result
+
+    return built_once(tmp_path_factory, "detector_run", build)
 
 
 @pytest.fixture(scope="session")
@@ -92,4 +124,6 @@ def classifier_run(tiny_classification, weights, node_root, tmp_path_factory) ->
     config = ClassifierConfig(
         input_size=96, weights=weights, head_epochs=3, batch_size=8, fine_tune_epochs=1, test_time_flip=True
     )
-    return run_training(tiny_classification, config, tmp_path_factory.mktemp("classifier"), node_root)
+    return built_once(
+        tmp_path_factory, "classifier_run", lambda folder: run_training(tiny_classification, config, folder, node_root)
+    )

@@ -1,5 +1,6 @@
 """Train tiny models, export all four formats, and load each back in its own runtime."""
 
+import dataclasses
 import json
 import shutil
 
@@ -81,18 +82,15 @@ def test_a_wrong_tflite_model_fails_verification(classifier_run, tiny_classifica
         tiny_classification, ClassifierConfig(input_size=96, weights=weights, head_epochs=1, fine_tune_epochs=0, seed=5)
     )
     export_saved_model(other, tmp_path / "other")
-    android = classifier_run.exports.android
-    shutil.copytree(android, tmp_path / "android")  # the session's other tests read this folder
+    android = tmp_path / "android"  # a copy: every test of the run reads its folders
+    shutil.copytree(classifier_run.exports.android, android)
     export_tflite(tmp_path / "other", android)  # swap in the other model
-    shutil.copyfile(tmp_path / "android" / "metadata.json", android / "metadata.json")
+    shutil.copyfile(classifier_run.exports.android / "metadata.json", android / "metadata.json")
     images = sample_images_for(classifier_run, tiny_classification)
-    try:
-        report = verify_exports(classifier_run.exports, "classification", 96, images, node_root)
-        assert report["model_android"]["ok"] is False and "probabilities differ" in report["model_android"]["error"]
-        assert report["model_web"]["ok"] and report["model_ios"]["ok"]
-    finally:
-        shutil.rmtree(android)
-        shutil.copytree(tmp_path / "android", android)
+    swapped = dataclasses.replace(classifier_run.exports, android=android)
+    report = verify_exports(swapped, "classification", 96, images, node_root)
+    assert report["model_android"]["ok"] is False and "probabilities differ" in report["model_android"]["error"]
+    assert report["model_web"]["ok"] and report["model_ios"]["ok"]
 
 
 def sample_images_for(run, data):
