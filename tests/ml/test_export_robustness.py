@@ -67,6 +67,9 @@ def test_a_near_tie_may_keep_either_twin():
     assert compare_detector(outputs([strong, other_class]), outputs([strong]), atol=2e-3, score_threshold=0.05)
     beside = ((0.0484, 0.8, 0.6996, 1.0), 3, 0.0946)
     assert compare_detector(outputs([strong, beside]), outputs([strong]), atol=2e-3, score_threshold=0.05)
+    # A box that moved is no twin: the one answer on the other side overlaps it by 0.45 only.
+    moved = ((0.1, 0.1, 0.5, 0.4), 1, 0.9), ((0.1, 0.214, 0.5, 0.514), 1, 0.9)
+    assert compare_detector(outputs([moved[0]]), outputs([moved[1]]))
 
 
 def test_classifier_probabilities_and_top_label():

@@ -112,18 +112,24 @@ def compare_detector(
     must have a partner in the other of the same class, overlapping by ``min_iou`` and scored
     within ``atol``. Order may differ; detections within ``atol`` of a cut-off (the threshold,
     or the lowest score of a full output) may come or go; lower ones are not compared. A
-    detection may also go where the other output keeps a near tie of it: same class, scored
-    within ``atol``, overlapping by DETECTOR_TIE_IOU (which of the two survives is float noise)."""
+    detection may also go where it has a near tie, a twin both outputs keep: another detection
+    of its class, scored within ``atol``, overlapping it by DETECTOR_TIE_IOU (which of the two
+    the peak test and NMS keep is float noise)."""
     ref, oth = _valid(reference), _valid(other)
     threshold = max(score_threshold, _cut_off(reference), _cut_off(other)) + atol
     problems = []
     for (a, b), what in (((ref, oth), "missing"), ((oth, ref), "extra")):
         ious = iou_matrix(a[0], b[0])
+        # partners[i, j]: b's detection j answers a's detection i.
+        alike = (a[1][:, None] == b[1][None, :]) & (np.abs(a[2][:, None] - b[2][None, :]) <= atol)
+        partners = alike & (ious >= min_iou)
         for i in np.flatnonzero(a[2] > threshold):
-            near = (b[1] == a[1][i]) & (np.abs(b[2] - a[2][i]) <= atol)
-            same = near & (ious[i] >= min_iou)
-            if not same.any() and not (near & (ious[i] >= DETECTOR_TIE_IOU)).any():
-                problems.append(f"{what} detection (class {a[1][i]}, score {a[2][i]:.3f}, box {np.round(a[0][i], 3)})")
+            if partners[i].any():
+                continue
+            twin_kept = np.delete(partners, i, axis=0).any(axis=0)  # b's detections another of a's answers
+            if (alike[i] & (ious[i] >= DETECTOR_TIE_IOU) & twin_kept).any():
+                continue
+            problems.append(f"{what} detection (class {a[1][i]}, score {a[2][i]:.3f}, box {np.round(a[0][i], 3)})")
     return problems
 
 
