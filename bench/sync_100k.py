@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,29 +41,10 @@ from annotator.buckets.sync import start_sync  # noqa: E402
 from annotator.models import Image, Project, SyncJob  # noqa: E402
 from annotator.services.projects import create_project  # noqa: E402
 from annotator.storage import project_bucket  # noqa: E402
+from bench.moto_server import start_moto  # noqa: E402
 
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 UPLOAD_THREADS = 32
-
-
-def start_moto() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # loopback moto server
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("moto server did not start")
 
 
 def tiny_png(n: int) -> bytes:

@@ -157,9 +157,9 @@ class Run(Job):
             return
         bucket = project_bucket(self.project)
         try:
-            for info in bucket.list(self.prefix + "/"):
-                if info.key != self.snapshot_key:
-                    bucket.delete(info.key)
+            failed = bucket.delete_many([i.key for i in bucket.list(self.prefix + "/") if i.key != self.snapshot_key])
+            if failed:
+                raise next(iter(failed.values()))
         except BucketError:
             log.exception("Could not remove the unfinished files of run %s", self.pk)
 

@@ -62,10 +62,12 @@ class ImageStore:
         return stored
 
     def remove_written(self) -> None:
-        """Undo: delete every object this import wrote."""
-        for key in self.written:
-            self.bucket.delete(key)
-        self.written.clear()
+        """Undo: delete every object this import wrote (1,000 per S3 request); a key the bucket
+        failed to remove stays listed, and the first failure is raised."""
+        failed = self.bucket.delete_many(self.written)
+        self.written = [key for key in self.written if key in failed]
+        if failed:
+            raise next(iter(failed.values()))
 
     def _store_chunk(self, pool: ThreadPoolExecutor, chunk: list[DatasetImage]) -> list[StoredImage]:
         checked = list(pool.map(_check, chunk))

@@ -232,8 +232,9 @@ def _drop_unused_thumbnails(bucket: Bucket, project_id: int, images: list[Image]
             "thumbnail_key", flat=True
         )
     )
-    for key in sorted(thumbnails - used):
-        bucket.delete(key)
+    failed = bucket.delete_many(sorted(thumbnails - used))
+    if failed:
+        raise next(iter(failed.values()))
 
 
 class PartialDelete(BucketError):
@@ -246,22 +247,16 @@ class PartialDelete(BucketError):
 
 
 def delete_images(project: Project, images: list[Image]) -> list[int]:
-    """Delete several images: each object, then all their rows in one transaction.
+    """Delete several images: their objects (one S3 request per 1,000), then all their rows in
+    one transaction.
 
     The rows follow their objects, so a row never outlives its bytes by our doing: when the
-    bucket fails part-way, the images whose objects are already gone are deleted (one
-    transaction), the others are left whole, and `PartialDelete` says which went.
+    bucket fails for some, the images whose objects are gone are deleted (one transaction), the
+    others are left whole, and `PartialDelete` says which went.
     """
     bucket = project_bucket(project)
-    gone: list[Image] = []
-    failure: BucketError | None = None
-    for image in images:
-        try:
-            bucket.delete(image.key)
-        except BucketError as exc:
-            failure = exc
-            break
-        gone.append(image)
+    failed = bucket.delete_many([image.key for image in images])
+    gone = [image for image in images if image.key not in failed]
     if gone:
         _delete_rows(project.pk, gone)
         try:
@@ -269,6 +264,6 @@ def delete_images(project: Project, images: list[Image]) -> list[int]:
         except BucketError:  # the images are deleted; a leftover thumbnail is bytes named by content
             log.warning("Thumbnails of deleted images in project %s stay in the bucket", project.pk, exc_info=True)
     deleted = [image.pk for image in gone]
-    if failure is not None:
-        raise PartialDelete(deleted, failure)
+    if failed:
+        raise PartialDelete(deleted, next(iter(failed.values())))
     return deleted

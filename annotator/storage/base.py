@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -82,6 +82,21 @@ class Bucket(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object; removing one that is already gone is not an error."""
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, BucketError]:
+        """Remove the objects (those already gone are no error); answers the keys that may still
+        be there, each with why, so a caller keeps exactly their rows. Empty: all went.
+
+        One at a time here; S3 removes up to 1,000 per request. The first failure stops the
+        rest (a storage that refused one call would refuse them all): they are answered with it.
+        """
+        keys = list(keys)
+        for i, key in enumerate(keys):
+            try:
+                self.delete(key)
+            except BucketError as exc:
+                return dict.fromkeys(keys[i:], exc)
+        return {}
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...

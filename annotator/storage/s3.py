@@ -9,7 +9,7 @@ read timeouts and a number of attempts (ANNOTATOR_S3_*): a tarpit cannot hold a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -37,6 +37,7 @@ from annotator.storage.base import Bucket, BucketError, ObjectInfo, ObjectMissin
 from annotator.storage.endpoints import guard_client
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+DELETE_BATCH = 1000  # S3's cap on the keys of one DeleteObjects request
 _DENIED_CODES = {"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"}
 # The S3 error codes a person may be told; any other code an endpoint answers is not repeated.
 KNOWN_S3_CODES = frozenset(
@@ -226,6 +227,36 @@ class S3Bucket(Bucket):
             self.client.delete_object(Bucket=self.name, Key=self.full_key(key))
         except S3_ERRORS as exc:
             raise _translate(exc, key) from exc
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, BucketError]:
+        """DeleteObjects, 1,000 keys a request (one HTTP call where the base class makes one per
+        key). Keys the answer lists under Errors stay failed with their code; a request that fails
+        as a whole fails its keys and stops; an endpoint without DeleteObjects (NotImplemented, as
+        some S3-compatible stores answer) is served one key at a time."""
+        failed: dict[str, BucketError] = {}
+        named: dict[str, str] = {}  # full key -> the caller's key
+        for key in keys:
+            try:
+                named[self.full_key(key)] = key
+            except BucketError as exc:  # an invalid key, refused as delete() refuses it
+                failed[key] = exc
+        full_keys = list(named)
+        for start in range(0, len(full_keys), DELETE_BATCH):
+            batch = full_keys[start : start + DELETE_BATCH]
+            rest = [named[full] for full in full_keys[start:]]
+            try:
+                answer = self.client.delete_objects(
+                    Bucket=self.name, Delete={"Objects": [{"Key": full} for full in batch], "Quiet": True}
+                )
+            except S3_ERRORS as exc:
+                if isinstance(exc, ClientError) and error_code(exc) == "NotImplemented":
+                    return {**failed, **super().delete_many(rest)}
+                return {**failed, **dict.fromkeys(rest, _translate(exc, f"Deleting {len(batch)} objects"))}
+            for error in answer.get("Errors", []):
+                code, mine = str(error.get("Code", "")), named.get(error.get("Key", ""))
+                if mine is not None and code not in _MISSING_CODES:
+                    failed[mine] = _translate(ClientError({"Error": {"Code": code}}, "DeleteObjects"), mine)
+        return failed
 
     def exists(self, key: str) -> bool:
         try:

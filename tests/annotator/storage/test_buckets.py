@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from annotator.storage import InvalidKey, LocalBucket, ObjectMissing, S3Bucket, S3Settings
+from annotator.storage.s3 import Timeouts
 
 
 @pytest.fixture
@@ -73,3 +76,95 @@ def test_presigned_urls_only_on_s3(local, s3):
     s3.put("a.jpg", b"x")
     url = s3.presigned_url("a.jpg", 60)
     assert url.startswith(s3.client.meta.endpoint_url) and "X-Amz-Signature" in url
+
+
+def test_delete_many_removes_every_listed_object_and_gone_ones_are_no_error(bucket, monkeypatch):
+    from annotator.storage import s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "DELETE_BATCH", 2)  # five keys: three DeleteObjects requests on S3
+    for name in "abcd":
+        bucket.put(f"d/{name}.jpg", b"x")
+    bucket.put("keep.jpg", b"k")
+
+    assert bucket.delete_many(["d/a.jpg", "d/b.jpg", "d/c.jpg", "d/d.jpg", "d/never-there.jpg"]) == {}
+    assert [o.key for o in bucket.list()] == ["keep.jpg"]
+    assert bucket.delete_many([]) == {}
+
+
+def test_delete_many_answers_a_key_it_refuses_and_removes_the_others(bucket):
+    bucket.put("a.jpg", b"1")
+    failed = bucket.delete_many(["a.jpg", "../escape.jpg"])
+    assert list(failed) == ["../escape.jpg"] and isinstance(failed["../escape.jpg"], InvalidKey)
+    assert not bucket.exists("a.jpg")
+
+
+@pytest.mark.integration
+def test_delete_many_on_a_bucket_that_is_gone_answers_every_key(s3):
+    s3.client.delete_bucket(Bucket=s3.name)
+    failed = s3.delete_many(["a.jpg", "b/c.jpg"])
+    assert set(failed) == {"a.jpg", "b/c.jpg"}
+    assert "the bucket does not exist" in str(failed["a.jpg"])
+
+
+class FakeS3(ThreadingHTTPServer):
+    """An S3-compatible store as far as deletes go: DeleteObjects answers `batch` (its XML, or
+    NotImplemented as some stores do); a single DELETE succeeds. Requests are recorded."""
+
+    def __init__(self, batch: str) -> None:
+        requests: list[tuple[str, str]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                requests.append(("POST", self.path))
+                status = 501 if "NotImplemented" in batch else 200
+                body = batch.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_DELETE(self) -> None:
+                requests.append(("DELETE", self.path))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.requests = requests
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def bucket(self) -> S3Bucket:
+        url = f"http://127.0.0.1:{self.server_address[1]}"
+        settings = S3Settings(endpoint_url=url, access_key_id="testing", secret_access_key="testing")
+        return S3Bucket(settings, "fake", prefix="projects/1/", timeouts=Timeouts(2, 2, 1))
+
+
+def test_a_store_without_delete_objects_is_served_one_key_at_a_time():
+    server = FakeS3("<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality "
+                    "that is not implemented</Message></Error>")  # fmt: skip
+    try:
+        assert server.bucket().delete_many(["a.jpg", "b.jpg"]) == {}
+    finally:
+        server.shutdown()
+    assert [method for method, _ in server.requests] == ["POST", "DELETE", "DELETE"]
+    assert [path for _, path in server.requests[1:]] == ["/fake/projects/1/a.jpg", "/fake/projects/1/b.jpg"]
+
+
+def test_keys_the_delete_objects_answer_lists_under_errors_are_answered_failed():
+    server = FakeS3(
+        '<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        "<Error><Key>projects/1/b.jpg</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        "<Error><Key>projects/1/c.jpg</Key><Code>NoSuchKey</Code><Message>gone</Message></Error>"
+        "</DeleteResult>"
+    )
+    try:
+        failed = server.bucket().delete_many(["a.jpg", "b.jpg", "c.jpg"])
+    finally:
+        server.shutdown()
+    assert list(failed) == ["b.jpg"] and "access denied" in str(failed["b.jpg"])
+    assert [method for method, _ in server.requests] == ["POST"]  # one request for the three keys
