@@ -3,11 +3,14 @@
 Images are validated and written a chunk at a time from a few threads (decoding and
 bucket round trips both release the GIL), so memory stays bounded by one chunk.
 Every object written is remembered: a failed import removes exactly what it added
-and nothing else, not even a thumbnail another image of the project shares.
+and nothing else, not even a thumbnail another image of the project shares. Should the
+bucket fail that removal too, the import still fails with its own reason (the one a person
+can act on); what stayed is logged.
 """
 
 from __future__ import annotations
 
+import logging
 import posixpath
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +27,7 @@ from annotator.uploads import UploadRejected, ValidatedImage
 
 CHUNK = 64
 WORKERS = 4
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
@@ -62,12 +66,16 @@ class ImageStore:
         return stored
 
     def remove_written(self) -> None:
-        """Undo: delete every object this import wrote (1,000 per S3 request); a key the bucket
-        failed to remove stays listed, and the first failure is raised."""
+        """Undo: delete every object this import wrote (1,000 per S3 request). Never raises: it
+        runs while the import fails, whose error must reach the person; a key the bucket failed
+        to remove stays in `written` and is logged."""
         failed = self.bucket.delete_many(self.written)
         self.written = [key for key in self.written if key in failed]
         if failed:
-            raise next(iter(failed.values()))
+            log.warning(
+                "A failed import of project %s left %d object(s) in its bucket (%s), e.g. %s: %s",
+                self.project.pk, len(failed), self.bucket.name, self.written[0], next(iter(failed.values())),
+            )  # fmt: skip
 
     def _store_chunk(self, pool: ThreadPoolExecutor, chunk: list[DatasetImage]) -> list[StoredImage]:
         checked = list(pool.map(_check, chunk))

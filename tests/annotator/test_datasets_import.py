@@ -93,6 +93,28 @@ def test_a_bad_image_after_others_were_stored_removes_their_bytes(personas, tmp_
     assert _bucket_files(local_buckets) == []
 
 
+def test_an_undo_the_bucket_refuses_leaves_the_import_failing_with_its_own_reason(
+    personas, tmp_path, local_buckets, monkeypatch, caplog
+):
+    from annotator.storage import BucketError, LocalBucket
+
+    def refuse(self, key):
+        raise BucketError(f"{key}: the disk is read-only.")
+
+    monkeypatch.setattr(image_store, "CHUNK", 2)  # two chunks are stored before the bad image
+    monkeypatch.setattr(LocalBucket, "delete", refuse)
+    root = _subset(tmp_path, 5)
+    last = sorted((root / "images").glob("*.jpg"))[-1]
+    last.write_bytes(last.read_bytes()[:2000])
+
+    with pytest.raises(DatasetError) as caught:
+        import_dataset(personas.project, root, user=personas.owner)
+
+    assert caught.value.code == "corrupt_image"  # not the undo's storage_error
+    assert not Image.objects.filter(project=personas.project).exists()
+    assert "left" in caplog.text and "the disk is read-only" in caplog.text
+
+
 def test_skip_invalid_imports_the_rest_and_lists_every_skipped_record(personas, tmp_path):
     root = _subset(tmp_path, 6)
     xmls = sorted((root / "annotations").glob("*.xml"))
