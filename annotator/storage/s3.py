@@ -37,7 +37,6 @@ from annotator.storage.base import Bucket, BucketError, ObjectInfo, ObjectMissin
 from annotator.storage.endpoints import guard_client
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
-DELETE_BATCH = 1000  # S3's cap on the keys of one DeleteObjects request
 _DENIED_CODES = {"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"}
 # The S3 error codes a person may be told; any other code an endpoint answers is not repeated.
 KNOWN_S3_CODES = frozenset(
@@ -54,6 +53,7 @@ KNOWN_S3_CODES = frozenset(
 # Errors raised while talking to an endpoint that are not S3 answers (botocore's own or a parser's).
 TRANSPORT_ERRORS = (BotoCoreError, ResponseParserError)
 S3_ERRORS = (ClientError, *TRANSPORT_ERRORS)
+DELETE_BATCH = 1000  # S3's cap on the keys of one DeleteObjects request
 
 
 @dataclass(frozen=True)
