@@ -243,12 +243,12 @@ class S3Bucket(Bucket):
         full_keys = list(named)
         for start in range(0, len(full_keys), DELETE_BATCH):
             batch = full_keys[start : start + DELETE_BATCH]
-            rest = [named[full] for full in full_keys[start:]]
             try:
                 answer = self.client.delete_objects(
                     Bucket=self.name, Delete={"Objects": [{"Key": full} for full in batch], "Quiet": True}
                 )
             except S3_ERRORS as exc:
+                rest = [named[full] for full in full_keys[start:]]  # this batch and every later one
                 if isinstance(exc, ClientError) and error_code(exc) == "NotImplemented":
                     return {**failed, **super().delete_many(rest)}
                 return {**failed, **dict.fromkeys(rest, _translate(exc, f"Deleting {len(batch)} objects"))}
