@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.services import password_changed
+from accounts.sockets import recheck_sockets
 
 
 class UserManager(BaseUserManager["User"]):
@@ -64,12 +65,17 @@ class User(AbstractUser):
         Every door that sets a password (profile, reset link, admin, `changepassword`) ends in here.
         `_password` is Django's own mark of a password set since the last save; a hash upgraded at
         login clears it first, so an upgrade is not mistaken for a change.
+
+        Saving an inactive account closes its open websockets (accounts.sockets): Django refuses
+        its sessions from then on, and a socket must not outlive them.
         """
         changed = self.pk is not None and (self._password is not None or self._password_disabled)
         super().save(*args, **kwargs)
         self._password_disabled = False
         if changed:
             password_changed(self.pk)
+        elif not self.is_active:
+            recheck_sockets(self.pk)
 
     @property
     def name(self) -> str:

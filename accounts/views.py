@@ -1,9 +1,12 @@
 """Account pages: sign-up (when open), profile, API token, password reset with links from BASE_URL.
 
-Login and logout are Django's own views; login goes through the rate-limited form.
+Login and logout are Django's own views; login goes through the rate-limited form, and logout
+then closes that session's open websockets (accounts.sockets).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,6 +25,7 @@ from accounts import ratelimit
 from accounts.current import current_user
 from accounts.forms import OpenSignupForm, ProfileForm, RateLimitedLoginForm
 from accounts.models import User
+from accounts.sockets import recheck_sockets
 
 
 class LoginView(auth_views.LoginView):
@@ -31,6 +35,16 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs: object) -> dict:
         return {**super().get_context_data(**kwargs), "open_registration": settings.ANNOTATOR_OPEN_REGISTRATION}
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # After Django flushed the session, so each socket reads it gone (or, another session's, still there).
+        user_id = request.user.pk
+        response = super().post(request, *args, **kwargs)
+        if user_id is not None:
+            recheck_sockets(user_id)
+        return response
 
 
 def signup(request: HttpRequest) -> HttpResponse:

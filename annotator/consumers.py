@@ -11,6 +11,15 @@ or demoted loses access on their next message, not at their next login. A socket
 this side closes (refused, or no longer a member) leaves the group and stops at
 once (`_end`), without waiting for a goodbye the client may never send.
 
+The sign-in is re-checked too: a socket outlives no session. It joins its account's group, and
+a logout, a password change or a deactivation tells that group to re-read each socket's own
+session (accounts/sockets.py); the socket closes with 4001 unless Django would still accept
+that session. 4001 is not final, unlike 4401: the browser reconnects with the cookie it holds
+now, so a tab whose own session was only rotated (Django gives the session a password was
+changed from a new key) is let in again, and one whose sign-in ended is refused at the
+handshake. As a fallback for a lost message, the session is also re-read at most every
+`EVENT_RECHECK_SECONDS` when the socket sends or forwards something.
+
 Presence needs no shared store: a joining socket asks the group to re-announce,
 every socket answers the newcomer directly, and a leaving socket says goodbye.
 That works unchanged on the in-memory layer and on Redis across processes. An answer that
@@ -31,6 +40,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from accounts.sockets import account_group, still_signed_in
 from annotator import nesting
 from annotator.errors import CodedError
 from annotator.events import project_group
@@ -41,7 +51,10 @@ from annotator.permissions import Action, project_for
 # Close codes in the application range (4000-4999): clients tell "log in" from "no access".
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_NOT_MEMBER = 4404
-# Outbound events re-check membership at most this often; inbound messages always do.
+# The socket's session no longer signs its user in; reconnecting re-authenticates from the cookie.
+CLOSE_SESSION_CHANGED = 4001
+# Outbound events re-check membership at most this often, inbound messages always do; both
+# re-read the session at most this often (a logout or password change re-reads it at once).
 EVENT_RECHECK_SECONDS = 5.0
 MAX_DRAFT_BOXES = 50
 
@@ -57,6 +70,9 @@ def _authorise(user: Any, project_id: int, action: Action, image_id: int | None 
     if image_id is not None and not Image.objects.filter(project_id=project_id, pk=image_id).exists():
         raise MessageRefused("unknown_image", "That image is not in this project.")
     return str(role)
+
+
+_signed_in = database_sync_to_async(still_signed_in)
 
 
 def _image_id(content: dict) -> int | None:
@@ -102,8 +118,11 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         except Http404:
             await self._end(CLOSE_NOT_MEMBER)
         self.group = project_group(self.project_id)
-        self.checked_at = time.monotonic()
+        self.account_group = account_group(self.user.pk)
+        self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.checked_at = self.session_checked_at = time.monotonic()
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.account_group, self.channel_name)
         self.joined = True
         await self.accept()
         await self.send_json({"type": "hello", "channel": self.channel_name, "user": self._who()})
@@ -114,6 +133,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.channel_layer.group_send(self.group, {"type": "presence.left", "channel": self.channel_name})
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.channel_layer.group_discard(self.account_group, self.channel_name)
 
     async def _end(self, code: int) -> NoReturn:
         """Close the socket from this side and stop now: leave the group and end the consumer
@@ -122,6 +142,15 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
         await self.disconnect(code)
         raise StopConsumer()
+
+    async def _check_session(self, now: bool = False) -> None:
+        """End the socket (4001) if its session no longer signs its user in; unless ``now``, only
+        when the last look is ``EVENT_RECHECK_SECONDS`` old."""
+        if not now and time.monotonic() - self.session_checked_at <= EVENT_RECHECK_SECONDS:
+            return
+        if not await _signed_in(self.user.pk, self.session_key):
+            await self._end(CLOSE_SESSION_CHANGED)
+        self.session_checked_at = time.monotonic()
 
     def _who(self) -> dict:
         return {"id": self.user.pk, "name": self.user.name}
@@ -145,6 +174,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self._refuse("unknown_message", f"Unknown message type {content['type']!r}.")
             return
+        await self._check_session()
         try:
             await handler(content)
         except Http404:
@@ -205,8 +235,14 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         if message["channel"] != self.channel_name:
             await self.send_json({"type": "draft", **{k: message[k] for k in ("channel", "user", "image", "boxes")}})
 
+    async def session_recheck(self, message: dict) -> None:
+        """The account logged out, changed its password or was deactivated (accounts/sockets.py)."""
+        await self._check_session(now=True)
+
     async def project_event(self, message: dict) -> None:
-        """A committed change (annotations, images); forwarded while the user is still a member."""
+        """A committed change (annotations, images); forwarded while the user is still signed in
+        and a member."""
+        await self._check_session()
         about_me = message["event"].startswith("membership.") and message["payload"].get("user") == self.user.pk
         if about_me or time.monotonic() - self.checked_at > EVENT_RECHECK_SECONDS:
             try:

@@ -11,6 +11,8 @@
 // - Reconnects back off (1 s doubling to 10 s, with jitter) except after the consumer's final
 //   close codes, 4401 "log in" and 4404 "not a member": reconnecting cannot help there, so it
 //   stops until someone calls `connect()` again (the editor does, once the user has logged in).
+//   4001 "session changed" (a logout or password change somewhere) is not final: the reconnect
+//   re-authenticates with the browser's current cookie, and a real logout then ends in 4401.
 // - A ping every 30 s keeps proxies from closing an idle socket and finds a dead one: if nothing
 //   at all arrives within 10 s of a ping, the socket is dropped and reconnected.
 // - Only the catalogue's event names (lib/events.ts) reach `on`/`onEvent` subscribers; the
