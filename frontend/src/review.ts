@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     toast(`The review queue could not load: ${(error as Error).message}. Reload to try again.`, "error");
     throw error;
   }
+  app.follow(root.dataset.projectId!);
   $("#stage").focus({ preventScroll: true });
 }
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
+from rest_framework.authtoken.models import Token
 
 from annotator.models import Image, ImageStatus, Membership, Role
 from annotator.services.annotations import AnnotationSet, BoxData, save_annotations
@@ -149,3 +153,71 @@ def test_bulk_approval_of_a_filtered_set_after_a_confirmation(login, server, tea
         ImageStatus.LABELLED,
     ]
     assert not page.errors
+
+
+def put_boxes(server: str, user, image, label, version: int, x2: float) -> None:
+    """The annotator saves new boxes through the running server's API, as their editor would:
+    the change and its broadcast happen there, not in this test's process."""
+    token = in_thread(lambda: Token.objects.get_or_create(user=user)[0].key)
+    body = {"version": version, "boxes": [{"label": label.pk, "x": 0.1, "y": 0.1, "x2": x2, "y2": 0.5}]}
+    request = urllib.request.Request(
+        f"{server}/api/v1/projects/{image.project_id}/images/{image.pk}/annotations/",
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+
+
+def test_two_reviewers_share_the_queue_live(login, server, team):
+    """A teammate's decision is marked on the other reviewer's page and skipped when moving on;
+    the shown image's new boxes are drawn as soon as its annotator saves them, so the decision
+    names what is on the screen; the waiting count follows."""
+    project, owner, bo, _ = team
+    cat = project.labels.get(name="cat")
+    second = UserFactory(display_name="Sam Second")
+    Membership.objects.create(project=project, user=second, role=Role.REVIEWER)
+    label_images(project, bo, ["img-00.png", "img-01.png", "img-02.png"], cat)
+    rita, sam = login(owner), login(second)
+    for page in (rita, sam):
+        open_review(page, server, project)
+        shown(page, project, "img-00.png")
+        expect(page.locator("body")).to_have_attribute("data-project-socket", "open")
+        expect(page.locator("#rv-waiting")).to_have_text("3 labelled images waiting")
+
+    sam.keyboard.press("a")  # Sam approves img-00 while Rita looks at it
+    shown(sam, project, "img-01.png")
+    expect(rita.locator("#rv-state")).to_have_text("A teammate approved this image meanwhile.")
+    expect(rita.locator("#rv-history")).to_contain_text("Approved by Sam Second")
+    expect(rita.locator("#rv-waiting")).to_have_text("2 labelled images waiting")
+
+    rita.keyboard.press("s")
+    shown(rita, project, "img-01.png")
+    image = project.images.get(key="img-01.png")
+    put_boxes(server, bo, image, cat, version=1, x2=0.6)  # Bo redraws img-01 under both reviewers
+    for page in (rita, sam):
+        expect(page.locator("#toasts")).to_contain_text("img-01.png was just changed: the new boxes are shown.")
+    rita.keyboard.press("a")  # names version 2, the one on her screen: accepted
+    shown(rita, project, "img-02.png")
+    image.refresh_from_db()
+    assert (image.status, image.last_review.image_version) == (ImageStatus.APPROVED, 2)
+    expect(sam.locator("#rv-state")).to_have_text("A teammate approved this image meanwhile.")
+    expect(sam.locator("#rv-waiting")).to_have_text("1 labelled image waiting")
+
+    # Sam changes his mind on img-00; moving on, he skips img-01, which Rita decided meanwhile.
+    sam.keyboard.press("ArrowLeft")
+    shown(sam, project, "img-00.png")
+    expect(sam.locator("#rv-state")).to_have_text("You approved this image.")
+    sam.keyboard.press("r")
+    expect(sam.locator("#rv-comment")).to_be_focused()
+    sam.keyboard.type("Box too loose")
+    sam.keyboard.press("Enter")
+    shown(sam, project, "img-02.png")
+    assert status(project, "img-00.png") == ImageStatus.REJECTED
+    rita.keyboard.press("ArrowLeft")
+    rita.keyboard.press("ArrowLeft")
+    shown(rita, project, "img-00.png")
+    expect(rita.locator("#rv-state")).to_have_text("A teammate rejected this image meanwhile.")
+    expect(rita.locator("#rv-history")).to_contain_text("Box too loose")
+    assert not rita.errors and not sam.errors

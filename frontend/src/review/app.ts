@@ -2,9 +2,17 @@
 // no edits), the annotator and when, and decisions from the keyboard. A decision names the
 // annotation version that was drawn, so a change made meanwhile is refused (409) and shown
 // instead of being approved unseen.
+//
+// The page follows the project's websocket (`follow`), so several reviewers share a queue without
+// stepping on each other: an image a teammate decides is marked on the page (and skipped when
+// moving on to the next undecided one), the shown image's boxes are redrawn as soon as its
+// annotator saves new ones, a deleted image says so, label changes rename and recolour, and the
+// waiting count follows. After a reconnect the shown image and the count are read again.
 
 import { api, ApiError, type Label } from "../lib/api";
 import { $, el } from "../lib/dom";
+import type { ProjectEvent } from "../lib/events";
+import { connectProject } from "../project/live";
 import { PointerInput, type PointerHost } from "../editor/input";
 import { type Renderer, type Scene, stageRenderer } from "../editor/render";
 import { ago, type Review } from "../editor/review";
@@ -17,6 +25,14 @@ import { type QueueItem, ReviewQueue } from "./queue";
 type Decision = "approve" | "reject";
 const NOTHING_SELECTED: ReadonlySet<string> = new Set();
 const DECIDED: Record<Decision, "approved" | "rejected"> = { approve: "approved", reject: "rejected" };
+/** A burst of events (a teammate's bulk approval) costs one summary request. */
+const SUMMARY_DELAY_MS = 300;
+type Elsewhere = "approved" | "rejected" | "deleted";
+const ELSEWHERE_TEXT: Record<Elsewhere, string> = {
+  approved: "A teammate approved this image meanwhile.",
+  rejected: "A teammate rejected this image meanwhile.",
+  deleted: "This image was deleted meanwhile.",
+};
 
 interface BulkResult {
   decided: number[];
@@ -38,6 +54,9 @@ export class ReviewApp {
   private busy = false;
   /** Decisions made on this page, by image: shown when the reviewer goes back to one. */
   private decided = new Map<number, "approved" | "rejected">();
+  /** What others did to images while this page was open (the websocket's news), by image. */
+  private elsewhere = new Map<number, Elsewhere>();
+  private summaryTimer = 0;
 
   constructor(
     private root: HTMLElement,
@@ -98,6 +117,82 @@ export class ReviewApp {
     const auto = new URLSearchParams(location.search).get("auto_labelled");
     if (auto === "true" || auto === "false") ($("#rv-auto") as HTMLSelectElement).value = auto;
     await this.reload(first);
+  }
+
+  /** Follow the project's websocket (see the top of this file). */
+  follow(projectId: string): void {
+    connectProject(projectId, (event) => void this.heard(event), () => void this.resync());
+  }
+
+  private async heard(event: ProjectEvent): Promise<void> {
+    if (event.event === "image.reviewed") {
+      const { image, status } = event.payload;
+      // Our own decisions come back too; `decided` outranks this where both know the image.
+      if (status === "approved" || status === "rejected") this.elsewhere.set(image, status);
+      else this.elsewhere.delete(image); // sent back to review: waiting again
+      if (image === this.item?.id) {
+        this.showState();
+        void this.loadHistory(image);
+      }
+    } else if (event.event === "annotations.changed") {
+      const { image, version } = event.payload;
+      // New boxes send an image back to review, whoever decided it before.
+      if (this.elsewhere.get(image) !== "deleted") this.elsewhere.delete(image);
+      this.decided.delete(image);
+      if (image === this.item?.id) this.showState();
+      if (image === this.item?.id && this.doc && version > this.doc.version) {
+        await this.redrawShown(`${this.item.key} was just changed: the new boxes are shown.`);
+      }
+    } else if (event.event === "image.deleted") {
+      this.elsewhere.set(event.payload.id, "deleted");
+      if (event.payload.id === this.item?.id) this.showState();
+    } else if (event.event === "labels.changed") {
+      this.labels = new Map(event.payload.labels.map((l) => [l.id, l]));
+      this.showContent(this.doc);
+      this.renderer.invalidate("boxes", "overlay");
+    } else if (event.event !== "images.imported") {
+      return;
+    }
+    this.refreshSummarySoon();
+  }
+
+  /** After a reconnect, events may have been missed: read the shown image and the count again. */
+  private async resync(): Promise<void> {
+    this.refreshSummarySoon();
+    const item = this.item;
+    if (!item || !this.doc) return;
+    void this.loadHistory(item.id);
+    await this.redrawShown(`${item.key} changed while the connection was down: the new boxes are shown.`);
+  }
+
+  /** Fetch the shown image's annotations; where they are newer than those drawn, draw them and say so. */
+  private async redrawShown(news: string): Promise<void> {
+    const item = this.item;
+    if (!item || !this.doc) return;
+    let doc: Doc;
+    try {
+      doc = await this.store.annotations(item.id, true);
+    } catch {
+      return; // a deletion arrives as its own event; anything else the next decision finds
+    }
+    if (item.id !== this.item?.id || !this.doc || doc.version <= this.doc.version) return;
+    this.doc = doc;
+    this.showContent(doc);
+    this.renderer.invalidate("boxes", "overlay");
+    toast(news, "warn");
+  }
+
+  private refreshSummarySoon(): void {
+    window.clearTimeout(this.summaryTimer);
+    this.summaryTimer = window.setTimeout(() => {
+      this.queue.summary().then(
+        (summary) => {
+          this.fillAnnotators(summary.annotators);
+          this.showWaiting(summary.count);
+        },
+        () => undefined,
+      );
+    }, SUMMARY_DELAY_MS);
   }
 
   /** The filters changed (or the page opened): load the queue again from its start. */
@@ -228,8 +323,9 @@ export class ReviewApp {
   private showState(): void {
     const state = $("#rv-state");
     const decision = this.item ? this.decided.get(this.item.id) : undefined;
-    state.dataset.decision = decision ?? "";
-    state.textContent = decision ? `You ${decision} this image.` : "";
+    const other = this.item && !decision ? this.elsewhere.get(this.item.id) : undefined;
+    state.dataset.decision = decision ?? other ?? "";
+    state.textContent = decision ? `You ${decision} this image.` : other ? ELSEWHERE_TEXT[other] : "";
   }
 
   private async loadHistory(id: number): Promise<void> {
@@ -320,7 +416,7 @@ export class ReviewApp {
     for (let i = this.index + 1; ; i++) {
       const item = await this.queue.at(i);
       if (!item) break;
-      if (!this.decided.has(item.id)) {
+      if (!this.decided.has(item.id) && !this.elsewhere.has(item.id)) {
         await this.go(i);
         return;
       }
