@@ -5,6 +5,10 @@ API only, and a reconnecting client resyncs from it. What travels here is
 ephemeral (who looks at which image, a box being dragged) plus the events that
 `annotator.events.broadcast` sends after a commit.
 
+Every message a client sends is bounded first: at most `MAX_MESSAGE_CHARS` long and
+`MESSAGES_PER_SECOND` a second on average (a token bucket of `MESSAGE_BURST`), so a member
+cannot flood the others' browsers or this process; what is over is dropped unread.
+
 Permissions come from the same table as the API (`project_for`): checked at
 connect and again for every message a client sends, so a member who is removed
 or demoted loses access on their next message, not at their next login. A socket
@@ -57,6 +61,14 @@ CLOSE_SESSION_CHANGED = 4001
 # re-read the session at most this often (a logout or password change re-reads it at once).
 EVENT_RECHECK_SECONDS = 5.0
 MAX_DRAFT_BOXES = 50
+# A message longer than this is refused unread: a draft of MAX_DRAFT_BOXES boxes is about 6 KB.
+# (The production server closes a connection whose frame passes 4 times this, docker/gunicorn.conf.py.)
+MAX_MESSAGE_CHARS = 64 * 1024
+# Each socket may send this many messages a second on average, in bursts of up to MESSAGE_BURST;
+# the editor sends a draft at most every 100 ms, a presence per image and a ping every 30 s. The
+# rest is dropped before it costs a query or reaches anyone, with one error a second at most.
+MESSAGES_PER_SECOND = 20.0
+MESSAGE_BURST = 40.0
 
 
 class MessageRefused(CodedError):
@@ -120,7 +132,9 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         self.group = project_group(self.project_id)
         self.account_group = account_group(self.user.pk)
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
-        self.checked_at = self.session_checked_at = time.monotonic()
+        self.checked_at = self.session_checked_at = self.allowance_at = time.monotonic()
+        self.allowance = MESSAGE_BURST
+        self.told_too_many_at = -math.inf
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(self.account_group, self.channel_name)
         self.joined = True
@@ -158,13 +172,35 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     # --- messages from the browser -------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        """Parse with a depth limit: bad JSON gets an error message instead of ending the consumer."""
+        """Bound, then parse with a depth limit: bad JSON gets an error message instead of ending
+        the consumer."""
+        if not self._allowed():
+            if time.monotonic() - self.told_too_many_at >= 1.0:
+                self.told_too_many_at = time.monotonic()
+                await self._refuse(
+                    "too_many_messages",
+                    f"At most {MESSAGES_PER_SECOND:g} messages a second; the ones over were dropped.",
+                )
+            return
+        if text_data is not None and len(text_data) > MAX_MESSAGE_CHARS:
+            await self._refuse("message_too_large", f"Messages are at most {MAX_MESSAGE_CHARS} characters.")
+            return
         try:
             content = nesting.loads(text_data) if text_data else None
         except ValueError:
             await self._refuse("invalid_message", "Messages are JSON objects with a 'type', not deeply nested.")
             return
         await self.receive_json(content, **kwargs)
+
+    def _allowed(self) -> bool:
+        """Take one message from the socket's token bucket; False when it is empty."""
+        now = time.monotonic()
+        self.allowance = min(MESSAGE_BURST, self.allowance + (now - self.allowance_at) * MESSAGES_PER_SECOND)
+        self.allowance_at = now
+        if self.allowance < 1.0:
+            return False
+        self.allowance -= 1.0
+        return True
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):

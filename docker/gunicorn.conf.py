@@ -14,10 +14,21 @@ import os
 
 from uvicorn_worker import UvicornWorker
 
+# A websocket frame larger than this closes its connection (1009) before the app reads it: 4 times
+# the longest message the project socket answers with an error (annotator.consumers
+# MAX_MESSAGE_CHARS, counted in characters of up to 4 bytes), instead of uvicorn's 16 MiB.
+WS_MAX_SIZE = 4 * 64 * 1024
+
 
 class Worker(UvicornWorker):
     # Django has no lifespan handler; the request line is Django's (config.logs), not uvicorn's.
-    CONFIG_KWARGS = {"loop": "uvloop", "http": "httptools", "lifespan": "off", "access_log": False}
+    CONFIG_KWARGS = {
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "off",
+        "access_log": False,
+        "ws_max_size": WS_MAX_SIZE,
+    }
 
 
 worker_class = Worker
