@@ -163,7 +163,14 @@ class AnnotationsSerializer(serializers.Serializer):
 
 
 class ProjectCreateSerializer(ProjectSerializer):
-    type = serializers.ChoiceField(choices=ProjectType.choices, default=ProjectType.LOCALIZATION)
+    type = serializers.ChoiceField(
+        choices=ProjectType.choices,
+        default=ProjectType.LOCALIZATION,
+        # DRF's own message does not say what is valid; "detection" is a likely first guess.
+        error_messages={
+            "invalid_choice": '"{input}" is not a project type: use "localization" (boxes) or "classification".'
+        },
+    )
     labels = serializers.ListField(
         child=serializers.CharField(max_length=MAX_LABEL_NAME, allow_blank=True),
         required=False,

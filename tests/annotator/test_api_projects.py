@@ -38,9 +38,11 @@ def test_bad_token_is_401_with_code():
 
 
 def test_create_project_validates_type(personas):
-    response = client_for(personas.owner).post("/api/v1/projects/", {"name": "X", "type": "video"}, format="json")
+    response = client_for(personas.owner).post("/api/v1/projects/", {"name": "X", "type": "detection"}, format="json")
     assert response.status_code == 400
-    assert "type" in response.json()["error"]["details"]
+    assert response.json()["error"]["details"]["type"] == [
+        '"detection" is not a project type: use "localization" (boxes) or "classification".'
+    ]
 
 
 @pytest.mark.parametrize("role,expected", [("owner", 200), ("admin", 200), ("annotator", 403), ("outsider", 404)])
