@@ -13,15 +13,17 @@ Permissions come from the same table as the API (`project_for`): checked at
 connect and again for every message a client sends, so a member who is removed
 or demoted loses access on their next message, not at their next login. A socket
 this side closes (refused, or no longer a member) leaves the group and stops at
-once (`_end`), without waiting for a goodbye the client may never send.
+once (`_end`), without waiting for a goodbye the client may never send. A refused handshake
+is accepted and closed at once with its code (4401 log in, 4404 no access), the only way a
+browser sees the code (`_refuse_connection`).
 
 The sign-in is re-checked too: a socket outlives no session. It joins its account's group, and
 a logout, a password change or a deactivation tells that group to re-read each socket's own
 session (accounts/sockets.py); the socket closes with 4001 unless Django would still accept
 that session. 4001 is not final, unlike 4401: the browser reconnects with the cookie it holds
 now, so a tab whose own session was only rotated (Django gives the session a password was
-changed from a new key) is let in again, and one whose sign-in ended is refused at the
-handshake. As a fallback for a lost message, the session is also re-read at most every
+changed from a new key) is let in again, and one whose sign-in ended is refused (4401). As a
+fallback for a lost message, the session is also re-read at most every
 `EVENT_RECHECK_SECONDS` when the socket sends or forwards something.
 
 Presence needs no shared store: a joining socket asks the group to re-announce,
@@ -124,11 +126,11 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         self.image: int | None = None
         self.joined = False
         if self.user is None or not self.user.is_authenticated:
-            await self._end(CLOSE_NOT_AUTHENTICATED)
+            await self._refuse_connection(CLOSE_NOT_AUTHENTICATED)
         try:
             await _authorise(self.user, self.project_id, Action.VIEW)
         except Http404:
-            await self._end(CLOSE_NOT_MEMBER)
+            await self._refuse_connection(CLOSE_NOT_MEMBER)
         self.group = project_group(self.project_id)
         self.account_group = account_group(self.user.pk)
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
@@ -148,6 +150,13 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_send(self.group, {"type": "presence.left", "channel": self.channel_name})
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.channel_layer.group_discard(self.account_group, self.channel_name)
+
+    async def _refuse_connection(self, code: int) -> NoReturn:
+        """Refuse a handshake with ``code``: accepted only to be closed at once, because a browser
+        never learns the code of a handshake refused outright (it reads 1006, as for a network
+        error, and would retry for ever instead of asking to log in). Nothing is sent first."""
+        await self.accept()
+        await self._end(code)
 
     async def _end(self, code: int) -> NoReturn:
         """Close the socket from this side and stop now: leave the group and end the consumer

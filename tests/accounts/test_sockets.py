@@ -9,6 +9,8 @@ that ended), and that other sessions of the account keep their sockets.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -43,14 +45,18 @@ def cookie(client: Client) -> list[tuple[bytes, bytes]]:
 
 
 async def let_in_again(client: Client, project_id: int) -> bool:
-    """Whether the browser's reconnect (after a 4001) is accepted."""
+    """Whether the browser's reconnect (after a 4001) is let in; else it was refused with 4401."""
     ws = WebsocketCommunicator(application, f"/ws/projects/{project_id}/", headers=cookie(client))
-    connected, code = await ws.connect()
-    if connected:
-        await ws.disconnect()
-    else:
-        assert code == consumers.CLOSE_NOT_AUTHENTICATED
-    return connected
+    connected, _ = await ws.connect()
+    assert connected  # a refusal too is accepted first, then closed with its code
+    first = await ws.receive_output()
+    if first["type"] == "websocket.close":
+        assert first["code"] == consumers.CLOSE_NOT_AUTHENTICATED
+        assert await ended(ws)
+        return False
+    assert json.loads(first["text"])["type"] == "hello"
+    await ws.disconnect()
+    return True
 
 
 async def closed_with(ws: WebsocketCommunicator) -> int:

@@ -96,3 +96,20 @@ def test_expired_session_asks_to_log_in_then_sends_the_queue(login, server):
     wait_saved(page)
     assert Box.objects.filter(image=image).count() == 1
     assert not page.errors
+
+
+def test_logging_out_in_another_tab_asks_the_editor_to_log_in_at_once(login, server):
+    """The editor's socket ends with the session (4001), its reconnect is refused with 4401, and
+    the editor asks to log in before any edit needs it; it does not retry for ever."""
+    owner = UserFactory()
+    project = make_project(owner, images=1)
+    editor = login(owner)
+    open_editor(editor, server, project)
+    expect(editor.locator("body")).to_have_attribute("data-project-socket", "open")
+    other = editor.context.new_page()
+    other.goto(f"{server}/")
+    other.get_by_role("button", name="Log out").click()
+    other.wait_for_url("**/accounts/login/**")
+    expect(editor.locator("#login-dialog")).to_be_visible(timeout=10_000)
+    expect(editor.locator("body")).to_have_attribute("data-project-socket", "closed")
+    assert not editor.errors

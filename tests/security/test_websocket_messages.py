@@ -16,7 +16,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from annotator import consumers
-from tests.annotator.test_consumers import drain, ended, joined, signed_in, socket
+from tests.annotator.test_consumers import drain, joined, refused_with, signed_in, socket
 from tests.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,9 +58,7 @@ def test_a_project_id_beyond_64_bits_is_refused_at_connect(personas):
     headers = signed_in(personas.owner)
 
     async def scenario():
-        ws = socket(headers, 10**23)
-        assert await ws.connect() == (False, 4404)
-        assert await ended(ws)
+        assert await refused_with(socket(headers, 10**23)) == 4404
 
     async_to_sync(scenario)()
 

@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from annotator.models import Membership
 from annotator.routing import websocket_urlpatterns
 from teams.services.members import remove_member
-from tests.annotator.test_consumers import ended
+from tests.annotator.test_consumers import ended, refused_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,11 +55,9 @@ def test_removed_members_socket_closes_and_others_stay(personas):
 
 
 def test_outsider_cannot_connect(personas):
-    async def scenario() -> tuple[bool, int | None]:
+    async def scenario() -> int:
         communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/projects/{personas.project.pk}/")
         communicator.scope["user"] = personas.outsider
-        return await communicator.connect()
+        return await refused_with(communicator)
 
-    connected, code = async_to_sync(scenario)()
-
-    assert (connected, code) == (False, 4404)
+    assert async_to_sync(scenario)() == 4404

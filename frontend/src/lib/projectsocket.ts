@@ -17,6 +17,9 @@
 //   at all arrives within 10 s of a ping, the socket is dropped and reconnected.
 // - Only the catalogue's event names (lib/events.ts) reach `on`/`onEvent` subscribers; the
 //   presence/draft messages (hello, presence, left, draft, pong, error) go to `onMessage`.
+// - The socket counts as open when the server's `hello` arrives, not at the browser's `open` event:
+//   a refused handshake is accepted and closed at once with its code (so that the code reaches
+//   the browser), and such a socket must not count as back (no resync, no reset of the backoff).
 // - <body data-project-socket="open|closed"> tells the socket's state (end-to-end tests wait on it).
 
 import { type EventName, isEventName, type PayloadOf, type ProjectEvent } from "./events";
@@ -91,6 +94,8 @@ export class ProjectSocket {
   private ws: WebSocket | null = null;
   private wanted = false;
   private openedBefore = false;
+  /** The server's hello arrived on the current socket (see the invariants above). */
+  private welcomed = false;
   private retryMs = FIRST_RETRY_MS;
   private retryTimer = 0;
   private heartbeatTimer = 0;
@@ -110,7 +115,6 @@ export class ProjectSocket {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}${this.path}`);
     this.ws = ws;
-    ws.addEventListener("open", () => this.opened(ws));
     ws.addEventListener("message", (e) => this.received(ws, e.data));
     ws.addEventListener("close", (e) => this.closed(ws, e.code));
   }
@@ -125,7 +129,7 @@ export class ProjectSocket {
   }
 
   get open(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
+    return this.welcomed && this.ws?.readyState === WebSocket.OPEN;
   }
 
   /** Sent only while open (false otherwise): nothing queues, the socket is not a persistence path. */
@@ -171,6 +175,7 @@ export class ProjectSocket {
     this.retryMs = FIRST_RETRY_MS;
     const reconnected = this.openedBefore;
     this.openedBefore = true;
+    this.welcomed = true;
     document.body.dataset.projectSocket = "open";
     window.clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = window.setInterval(() => this.ping(ws), HEARTBEAT_MS);
@@ -199,6 +204,7 @@ export class ProjectSocket {
       // Names outside the catalogue (an older server's) are dropped, not guessed at.
       if (isEventName(message.event)) this.events.call({ event: message.event, payload: message.payload ?? {} } as ProjectEvent);
     } else if (typeof message.type === "string") {
+      if (message.type === "hello") this.opened(ws);
       this.messages.call(message as SocketMessage);
     }
   }
@@ -216,6 +222,7 @@ export class ProjectSocket {
   private closed(ws: WebSocket, code: number): void {
     if (ws !== this.ws) return;
     this.ws = null;
+    this.welcomed = false;
     window.clearInterval(this.heartbeatTimer);
     window.clearTimeout(this.pongTimer);
     document.body.dataset.projectSocket = "closed";
