@@ -2,9 +2,10 @@
 
 Cost: one ListObjectsV2 pass, plus ranged GETs of the first bytes of objects that are
 new or whose ETag changed. An unchanged bucket is listed and nothing is downloaded.
-Memory: one page of keys at a time. Safe to re-run and to interrupt: rows are upserts
-keyed by (project, key), every page stamps the images it saw with the job's id, and
-only a job that listed the whole bucket marks the unstamped ones missing.
+Memory: one page of keys at a time, and the keys a failed import left (`stranded.py`), which
+the sync removes before listing. Safe to re-run and to interrupt: rows are upserts keyed by
+(project, key), every page stamps the images it saw with the job's id, and only a job that
+listed the whole bucket marks the unstamped ones missing.
 
 A sync is a job of the kernel (annotator.jobs): its claim, heartbeats, reaping, end and
 `job.progress` events are the kernel's; this module only queues it and does its work (`run`).
@@ -22,6 +23,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from annotator import domain_events, jobs
+from annotator.buckets import stranded
 from annotator.buckets.ca_import import import_document
 from annotator.buckets.probe import Header, Unreadable, is_image_key, read_header
 from annotator.errors import CodedError
@@ -97,8 +99,12 @@ def _pages(objects: Iterable[ObjectInfo]) -> Iterator[list[ObjectInfo]]:
         yield page
 
 
-def _usable(job: SyncJob, info: ObjectInfo) -> bool:
+def _usable(job: SyncJob, info: ObjectInfo, stranded_keys: dict[str, str]) -> bool:
     if layout.is_reserved(info.key) or info.key.endswith("/") or not is_image_key(info.key):
+        return False
+    if info.key in stranded_keys:
+        job.skipped += 1
+        _problem(job, info.key, f"left by a failed import; the bucket refused to remove it: {stranded_keys[info.key]}")
         return False
     try:
         if clean_key(info.key) == info.key:
@@ -113,11 +119,13 @@ def _usable(job: SyncJob, info: ObjectInfo) -> bool:
 def _sync(job: SyncJob) -> None:
     bucket = project_bucket(job.project)
     annotations_etag = ""
+    # Objects a failed import could not remove: removed now, or skipped while the bucket refuses.
+    left = stranded.retry(job.project, bucket)
     with ThreadPoolExecutor(max_workers=settings.ANNOTATOR_SYNC_READ_THREADS) as pool:
         for page in _pages(bucket.list()):
             job.listed += len(page)
             annotations_etag = next((i.etag for i in page if i.key == cloud_annotations.FILENAME), annotations_etag)
-            _sync_page(job, bucket, pool, [info for info in page if _usable(job, info)])
+            _sync_page(job, bucket, pool, [info for info in page if _usable(job, info, left)])
             jobs.progress(job, *SyncJob.result_fields)
     _mark_missing(job)
     connection = job.project.bucket_connection

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from annotator.buckets import stranded
 from annotator.datasets.errors import DatasetError
 from annotator.formats import DatasetImage, FormatError
 from annotator.models import Image, Project
@@ -68,7 +69,8 @@ class ImageStore:
     def remove_written(self) -> None:
         """Undo: delete every object this import wrote (1,000 per S3 request). Never raises: it
         runs while the import fails, whose error must reach the person; a key the bucket failed
-        to remove stays in `written` and is logged."""
+        to remove stays in `written`, is logged, and is remembered as stranded, so that a sync
+        removes it instead of adding it as an image (annotator/buckets/stranded.py)."""
         failed = self.bucket.delete_many(self.written)
         self.written = [key for key in self.written if key in failed]
         if failed:
@@ -76,6 +78,10 @@ class ImageStore:
                 "A failed import of project %s left %d object(s) in its bucket (%s), e.g. %s: %s",
                 self.project.pk, len(failed), self.bucket.name, self.written[0], next(iter(failed.values())),
             )  # fmt: skip
+            try:
+                stranded.record(self.project, failed)
+            except Exception:  # the database too: the import's own error still reaches the person
+                log.exception("The objects left by a failed import of project %s were not recorded", self.project.pk)
 
     def _store_chunk(self, pool: ThreadPoolExecutor, chunk: list[DatasetImage]) -> list[StoredImage]:
         checked = list(pool.map(_check, chunk))
@@ -96,6 +102,8 @@ class ImageStore:
                     uploads.append((entry.thumbnail_key, result.thumbnail, "image/jpeg"))
         # Remember before writing: a put that fails half-way still gets cleaned up.
         self.written += [key for key, _, _ in uploads]
+        # Keys a failed import left behind are this import's from now on (stranded.py).
+        stranded.claim(self.project, [key for key, _, _ in uploads if not layout.is_reserved(key)])
         list(pool.map(lambda upload: self.bucket.put(*upload), uploads))
         return placed
 

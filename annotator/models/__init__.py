@@ -1,5 +1,5 @@
 from annotator.models.activity import AnnotationEvent, ReviewDecision, ReviewEvent
-from annotator.models.bucket import AddressingStyle, BucketConnection, SyncJob, UnreadableObject
+from annotator.models.bucket import AddressingStyle, BucketConnection, StrandedObject, SyncJob, UnreadableObject
 from annotator.models.datasets import ExportJob, ImportJob
 from annotator.models.image import Box, Image, ImageStatus
 from annotator.models.jobs import Job, JobStatus
@@ -25,6 +25,7 @@ __all__ = [
     "ReviewDecision",
     "ReviewEvent",
     "Role",
+    "StrandedObject",
     "SyncJob",
     "UnreadableObject",
 ]

@@ -137,3 +137,22 @@ class UnreadableObject(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class StrandedObject(models.Model):
+    """An image's object a failed import wrote and could not remove, because the bucket refused
+    the removal too (annotator/buckets/stranded.py). It is not the project's: a sync neither
+    adds it as an image nor forgets it, but removes it then (or lists it among its problems
+    while the bucket still refuses); writing the same key again (an upload, an import) makes it
+    the project's."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="stranded_objects")
+    key = models.CharField(max_length=1024)
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="stranded_object_unique")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from annotator import domain_events
 from annotator.archives import ArchiveError, iter_members
+from annotator.buckets import stranded
 from annotator.events import broadcast
 from annotator.models import Image, Project
 from annotator.services import tally
@@ -90,6 +91,7 @@ def _store(project: Project, bucket: Bucket, user: User, name: str, image: Valid
         return duplicate
     key = _free_key(project, clean_name(name))
     thumbnail = layout.thumbnail_key(image.sha256)
+    stranded.claim(project, [key])  # an object a failed import left there is overwritten, and kept
     bucket.put(key, image.data, image.content_type)
     try:
         bucket.put(thumbnail, image.thumbnail, "image/jpeg")

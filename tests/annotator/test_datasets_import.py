@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from annotator.buckets import stranded
 from annotator.datasets import image_store
 from annotator.datasets.errors import DatasetError
 from annotator.datasets.importing import import_dataset
-from annotator.models import Box, Image, ImageStatus, Label
+from annotator.models import Box, Image, ImageStatus, Label, StrandedObject
+from annotator.storage import BucketError
 from tests.conftest import SHARED_DATA, make_image_bytes
 from tests.factories import make_persona_project
 
@@ -96,7 +98,7 @@ def test_a_bad_image_after_others_were_stored_removes_their_bytes(personas, tmp_
 def test_an_undo_the_bucket_refuses_leaves_the_import_failing_with_its_own_reason(
     personas, tmp_path, local_buckets, monkeypatch, caplog
 ):
-    from annotator.storage import BucketError, LocalBucket
+    from annotator.storage import LocalBucket
 
     def refuse(self, key):
         raise BucketError(f"{key}: the disk is read-only.")
@@ -113,6 +115,23 @@ def test_an_undo_the_bucket_refuses_leaves_the_import_failing_with_its_own_reaso
     assert caught.value.code == "corrupt_image"  # not the undo's storage_error
     assert not Image.objects.filter(project=personas.project).exists()
     assert "left" in caplog.text and "the disk is read-only" in caplog.text
+    # The image objects left behind are remembered, so a sync removes them (buckets/stranded.py);
+    # the thumbnails, shared by content, are not.
+    left = dict(StrandedObject.objects.filter(project=personas.project).values_list("key", "reason"))
+    images = {p.name for p in _bucket_files(local_buckets) if "thumbnails" not in p.parts}
+    assert set(left) == images and len(images) == 4
+    assert all("the disk is read-only" in reason for reason in left.values())
+
+
+def test_importing_again_claims_the_objects_a_failed_import_left(personas, tmp_path, local_buckets):
+    root = _subset(tmp_path, 2)
+    key = sorted((root / "images").glob("*.jpg"))[0].name
+    stranded.record(personas.project, {key: BucketError("refused earlier")})
+
+    import_dataset(personas.project, root, user=personas.owner)
+
+    assert not StrandedObject.objects.exists()  # a sync keeps this object now: an image names it
+    assert Image.objects.filter(project=personas.project, key=key).exists()
 
 
 def test_skip_invalid_imports_the_rest_and_lists_every_skipped_record(personas, tmp_path):
