@@ -84,6 +84,19 @@ def local_buckets(settings, tmp_path: Path) -> Path:
     return settings.ANNOTATOR_LOCAL_BUCKETS_DIR
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Iterator[None]:
+    """Every test gets its own channel layer. The Redis layer keeps receive state (a lock, a count
+    of receivers) bound to the event loop that created it, and each test's async_to_sync runs a
+    loop of its own: a consumer an earlier test's loop left receiving broke a later test's with
+    "Lock ... is bound to a different event loop" (seen once in the PostgreSQL + Redis pass)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture(scope="session")
 def online_keras_host() -> Iterator[str]:
     """A local server that has every weights file Keras publishes: what pre-flight's download probe
